@@ -1,0 +1,147 @@
+"""The image list: one reference a line, parsed with line numbers, mapped and diffed. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from syncer.reference import InvalidReference, Reference, destination_for, parse_normalized
+
+# Longer than any valid reference can be (255 path + host + tag + digest); longer lines are
+# reported without being parsed or echoed in full.
+MAX_LINE_LENGTH = 1024
+_SHOWN_CHARS = 80
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One image of the list: where it was written and what it means."""
+
+    line: int
+    text: str
+    source: Reference  # normalized, with the default tag applied
+
+    @property
+    def key(self) -> str:
+        """Identity of the image: two lines with the same key are the same image."""
+        return str(self.source)
+
+
+@dataclass(frozen=True)
+class ImageList:
+    path: str
+    entries: tuple[Entry, ...]  # each image once, in list order
+    errors: tuple[Problem, ...]
+    duplicates: tuple[Problem, ...]
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset(entry.key for entry in self.entries)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    entry: Entry
+    destination: Reference
+
+    @property
+    def source(self) -> Reference:
+        return self.entry.source
+
+
+def shown(text: str) -> str:
+    """A piece of user input made safe to print on one line: escaped and shortened."""
+    short = text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "..."
+    return repr(short)
+
+
+def _strip_comment(raw: str) -> str:
+    # '#' can never be part of a reference, so everything after it is a comment.
+    return raw.split("#", 1)[0].strip(" \t\r\f\v")
+
+
+def _why_invalid(text: str) -> str | None:
+    """A friendlier reason than the grammar's for the mistakes people make."""
+    if len(text) > MAX_LINE_LENGTH:
+        return f"line is {len(text)} characters long; no image reference is"
+    if text.startswith("-"):
+        return f"{shown(text)} looks like a command-line option, not an image reference"
+    if "://" in text:
+        return f"{shown(text)} is a URL; write the reference without a scheme, e.g. quay.io/org/app:1"
+    if any(c.isspace() for c in text):
+        return f"{shown(text)} holds spaces; write one image reference a line"
+    return None
+
+
+def parse_line(text: str) -> Reference:
+    """One reference from the list, normalized, with `:latest` added to a bare name."""
+    reason = _why_invalid(text)
+    if reason is not None:
+        raise InvalidReference(reason)
+    try:
+        return parse_normalized(text).with_default_tag()
+    except InvalidReference as exc:
+        raise InvalidReference(f"{shown(text)} is not a valid image reference: {exc}") from None
+
+
+def parse_list(text: str, path: str) -> ImageList:
+    """Read a whole list; every bad line is a Problem, every good one an Entry (once)."""
+    entries: list[Entry] = []
+    errors: list[Problem] = []
+    duplicates: list[Problem] = []
+    first_seen: dict[str, Entry] = {}
+    for number, raw in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
+        line = _strip_comment(raw)
+        if not line:
+            continue
+        try:
+            entry = Entry(number, line, parse_line(line))
+        except InvalidReference as exc:
+            errors.append(Problem(path, number, str(exc)))
+            continue
+        earlier = first_seen.setdefault(entry.key, entry)
+        if earlier is entry:
+            entries.append(entry)
+        else:
+            duplicates.append(
+                Problem(path, number, f"{line} is the same image as line {earlier.line} ({entry.key})")
+            )
+    return ImageList(path, tuple(entries), tuple(errors), tuple(duplicates))
+
+
+def map_destinations(
+    entries: Iterable[Entry], prefix: str, path: str
+) -> tuple[list[Mapping], list[Problem]]:
+    """Each entry's destination under `prefix`; entries that cannot be mirrored are Problems."""
+    mappings: list[Mapping] = []
+    problems: list[Problem] = []
+    for entry in entries:
+        try:
+            mappings.append(Mapping(entry, destination_for(entry.source, prefix)))
+        except InvalidReference as exc:
+            problems.append(Problem(path, entry.line, str(exc)))
+    return mappings, problems
+
+
+def added_images(base: ImageList | None, head: ImageList) -> tuple[Entry, ...]:
+    """Images in `head` that `base` did not have; spelling, order and comments do not count."""
+    if base is None:
+        return head.entries
+    return tuple(entry for entry in head.entries if entry.key not in base.keys)
+
+
+def removed_images(base: ImageList | None, head: ImageList) -> tuple[Entry, ...]:
+    """Images that `base` had and `head` no longer lists (reported, never deleted)."""
+    if base is None:
+        return ()
+    return tuple(entry for entry in base.entries if entry.key not in head.keys)
