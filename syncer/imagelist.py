@@ -77,7 +77,9 @@ def _why_invalid(text: str) -> str | None:
     if text.startswith("-"):
         return f"{shown(text)} looks like a command-line option, not an image reference"
     if "://" in text:
-        return f"{shown(text)} is a URL; write the reference without a scheme, e.g. quay.io/org/app:1"
+        return (
+            f"{shown(text)} is a URL; write the reference without a scheme, e.g. quay.io/org/app:1"
+        )
     if any(c.isspace() for c in text):
         return f"{shown(text)} holds spaces; write one image reference a line"
     return None
@@ -114,7 +116,9 @@ def parse_list(text: str, path: str) -> ImageList:
             entries.append(entry)
         else:
             duplicates.append(
-                Problem(path, number, f"{line} is the same image as line {earlier.line} ({entry.key})")
+                Problem(
+                    path, number, f"{line} is the same image as line {earlier.line} ({entry.key})"
+                )
             )
     return ImageList(path, tuple(entries), tuple(errors), tuple(duplicates))
 

@@ -97,9 +97,9 @@ def parse(text: str) -> Reference:
             raise InvalidReference("repository name must be lowercase")
         raise InvalidReference("invalid reference format")
     name, tag, digest = match.groups()
+    # The reference pattern starts with the name pattern, so this always matches.
     name_match = _ANCHORED_NAME_RE.fullmatch(name)
-    assert name_match is not None  # the reference pattern contains the name pattern
-    domain, path = name_match.group(1) or "", name_match.group(2)
+    domain, path = (name_match.group(1) or "", name_match.group(2)) if name_match else ("", name)
     if len(path) > NAME_TOTAL_LENGTH_MAX:
         raise InvalidReference(
             f"repository name must not be more than {NAME_TOTAL_LENGTH_MAX} characters"
@@ -113,7 +113,9 @@ def _split_docker_domain(text: str) -> tuple[str, str]:
     first, slash, rest = text.partition("/")
     # The first component is a registry host only if it looks like one: a dot, a port,
     # "localhost", or an uppercase letter (no Docker Hub namespace can have one).
-    looks_like_host = any(c in first for c in ".:") or first == "localhost" or first != first.lower()
+    looks_like_host = (
+        any(c in first for c in ".:") or first == "localhost" or first != first.lower()
+    )
     domain, remainder = (first, rest) if slash and looks_like_host else (DEFAULT_DOMAIN, text)
     if domain == LEGACY_DEFAULT_DOMAIN:
         domain = DEFAULT_DOMAIN

@@ -64,7 +64,9 @@ def test_same_image_twice_is_a_duplicate_kept_once() -> None:
 
 def test_added_ignores_spelling_order_and_comments() -> None:
     base = parse_list("nginx\nquay.io/a/b:1\n", "l")
-    head = parse_list("# sorted\nquay.io/a/b:1  # x\r\ndocker.io/library/nginx:latest\nbusybox:1\n", "l")
+    head = parse_list(
+        "# sorted\nquay.io/a/b:1  # x\r\ndocker.io/library/nginx:latest\nbusybox:1\n", "l"
+    )
     assert [e.key for e in added_images(base, head)] == ["docker.io/library/busybox:1"]
     assert removed_images(base, head) == ()
 

@@ -1,0 +1,183 @@
+"""The command line (typer only): parse flags, call the package, print, return an exit code.
+
+Exit codes: 0 ok, 1 problems found or work failed, 2 usage error, 130 interrupted.
+`main` is the one place that turns errors into exit codes and one-line messages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from syncer import __version__
+from syncer.config import Config, load_config
+from syncer.errors import SyncerError, UsageError
+from syncer.imagelist import ImageList, Mapping, Problem, map_destinations, parse_list
+
+app = typer.Typer(
+    help="Mirror the container images named in source-images.list into a private registry.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+ListOpt = Annotated[str | None, typer.Option("--list", help="Image list file [config key 'list'].")]
+DestOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dest", help="Destination prefix HOST[:PORT][/PATH] [config key 'destination']."
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+RepoOpt = Annotated[
+    Path,
+    typer.Option(
+        "--repo", "-C", help="Repository root holding syncer.yaml and the list.", show_default=False
+    ),
+]
+
+
+def _config(repo: Path, **flags: object | None) -> Config:
+    return load_config(repo.resolve(), os.environ, flags)
+
+
+def warn(message: str) -> None:
+    typer.echo(f"syncer: warning: {message}", err=True)
+
+
+def report_problems(problems: list[Problem] | tuple[Problem, ...]) -> None:
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+
+
+def read_image_list(config: Config) -> ImageList:
+    path = config.list_path
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SyncerError(f"{config.list}: no such file (set 'list' or pass --list)") from None
+    except OSError as exc:
+        raise SyncerError(f"{config.list}: cannot read: {exc.strerror}") from None
+    # Undecodable bytes become U+FFFD, which no reference can hold: the line is reported.
+    return parse_list(data.decode("utf-8", errors="replace"), config.list)
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+def _mappings(config: Config, images: ImageList) -> tuple[list[Mapping], list[Problem]]:
+    return map_destinations(images.entries, config.require_destination(), config.list)
+
+
+@app.command("show-raw-images")
+def show_raw_images(list_: ListOpt = None, as_json: JsonOpt = False, repo: RepoOpt = Path()) -> int:
+    """Print each source image of the list, normalized, in list order, once."""
+    images = read_image_list(_config(repo, list=list_))
+    report_problems(images.errors)
+    for duplicate in images.duplicates:
+        warn(str(duplicate))
+    sources = [entry.key for entry in images.entries]
+    if as_json:
+        _print_json(sources)
+    else:
+        for source in sources:
+            typer.echo(source)
+    return 1 if images.errors else 0
+
+
+@app.command("show-images")
+def show_images(
+    list_: ListOpt = None, dest: DestOpt = None, as_json: JsonOpt = False, repo: RepoOpt = Path()
+) -> int:
+    """Print where each image of the list is mirrored (source -> destination)."""
+    config = _config(repo, list=list_, destination=dest)
+    images = read_image_list(config)
+    mappings, problems = _mappings(config, images)
+    report_problems([*images.errors, *problems])
+    for duplicate in images.duplicates:
+        warn(str(duplicate))
+    if as_json:
+        _print_json(
+            [{"source": str(m.source), "destination": str(m.destination)} for m in mappings]
+        )
+    else:
+        for mapping in mappings:
+            typer.echo(f"{mapping.entry.text} -> {mapping.destination}")
+    return 1 if images.errors or problems else 0
+
+
+@app.command("check")
+def check(
+    list_: ListOpt = None, dest: DestOpt = None, as_json: JsonOpt = False, repo: RepoOpt = Path()
+) -> int:
+    """Validate the list: every problem as FILE:LINE: message; exit 1 if there is any.
+
+    Duplicates are errors here. With a destination, images that cannot be mirrored under it
+    (an IPv6 registry, a path over 255 characters) are errors too.
+    """
+    config = _config(repo, list=list_, destination=dest)
+    images = read_image_list(config)
+    problems = [*images.errors, *images.duplicates]
+    if config.destination:
+        problems += _mappings(config, images)[1]
+    problems.sort(key=lambda p: p.line)
+    if as_json:
+        _print_json(
+            {
+                "ok": not problems,
+                "images": len(images.entries),
+                "problems": [
+                    {"path": p.path, "line": p.line, "message": p.message} for p in problems
+                ],
+            }
+        )
+    else:
+        report_problems(problems)
+        if not problems:
+            typer.echo(f"{config.list}: {len(images.entries)} images, no problems")
+    return 1 if problems else 0
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"syncer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Mirror the container images named in source-images.list into a private registry."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run a command and turn every expected failure into one line + exit code."""
+    try:
+        result = app(args=argv, prog_name="syncer", standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.TyperException as exc:  # bad flags or arguments: typer prints usage
+        show = getattr(exc, "show", None)
+        show() if show else typer.echo(f"syncer: error: {exc.format_message()}", err=True)
+        return UsageError.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("syncer: interrupted", err=True)
+        return 130
+    except SyncerError as exc:
+        typer.echo(f"syncer: error: {exc}", err=True)
+        return exc.exit_code
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Configuration: `syncer.yaml`, then `SYNCER_*` environment variables, then flags.
+
+All keys live in one table, `KEYS`; a later source beats an earlier one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from syncer.errors import UsageError
+from syncer.reference import InvalidReference, validate_destination_prefix
+
+CONFIG_FILE = "syncer.yaml"
+ENV_PREFIX = "SYNCER_"
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path = Path()
+    destination: str | None = None
+    list: str = "source-images.list"
+    report: str = "MAPPING.md"
+    state: str = "mapping.json"
+    report_template: str | None = None
+    concurrency: int = 4
+    retry_times: int = 3
+    timeout: int = 600
+    authfile: str | None = None
+    insecure_registries: tuple[str, ...] = ()
+    registries_conf: str | None = None
+    git_author_name: str = "syncer-bot"
+    git_author_email: str = "syncer-bot@users.noreply.localhost"
+    push_tries: int = 5
+
+    def path(self, name: str) -> Path:
+        """A path from the configuration, relative to the repository root."""
+        return self.root / name
+
+    @property
+    def list_path(self) -> Path:
+        return self.path(self.list)
+
+    def require_destination(self) -> str:
+        if not self.destination:
+            raise UsageError(
+                "no destination set: add 'destination: HOST[:PORT]/PATH' to syncer.yaml, "
+                "set SYNCER_DESTINATION or pass --dest"
+            )
+        return self.destination
+
+    def is_insecure(self, host: str) -> bool:
+        return host.lower() in {h.lower() for h in self.insecure_registries}
+
+
+def _string(key: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise UsageError(f"{key} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _positive_int(key: str, value: object) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise UsageError(f"{key} must be a whole number, got {value!r}")
+    return value
+
+
+def _hosts(key: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str):  # from the environment: comma separated
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise UsageError(f"{key} must be a list of registry hosts, got {value!r}")
+    return tuple(value)
+
+
+def _destination(key: str, value: object) -> str:
+    try:
+        return validate_destination_prefix(_string(key, value))
+    except InvalidReference as exc:
+        raise UsageError(f"{key}: {exc}") from None
+
+
+Parser = Callable[[str, object], Any]
+KEYS: dict[str, Parser] = {
+    "destination": _destination,
+    "list": _string,
+    "report": _string,
+    "state": _string,
+    "report_template": _string,
+    "concurrency": _positive_int,
+    "retry_times": _positive_int,
+    "timeout": _positive_int,
+    "authfile": _string,
+    "insecure_registries": _hosts,
+    "registries_conf": _string,
+    "git_author_name": _string,
+    "git_author_email": _string,
+    "push_tries": _positive_int,
+}
+
+
+def _read_file(path: Path) -> dict[str, object]:
+    import yaml  # only commands that read configuration pay for the import
+
+    if not path.exists():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f":{where.line + 1}" if where is not None else ""
+        raise UsageError(f"{path}{line}: not valid YAML") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: must be a mapping of keys to values")
+    return {str(k): v for k, v in data.items()}
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, object]:
+    return {
+        key: environ[ENV_PREFIX + key.upper()]
+        for key in KEYS
+        if environ.get(ENV_PREFIX + key.upper())
+    }
+
+
+def _checked(values: Mapping[str, object], origin: str) -> dict[str, Any]:
+    checked: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in KEYS:
+            raise UsageError(f"{origin}: unknown key {key!r} (known keys: {', '.join(KEYS)})")
+        try:
+            checked[key] = KEYS[key](key, value)
+        except UsageError as exc:
+            raise UsageError(f"{origin}: {exc}") from None
+    return checked
+
+
+def load_config(
+    root: Path,
+    environ: Mapping[str, str],
+    flags: Mapping[str, object | None],
+    config_file: Path | None = None,
+) -> Config:
+    """The configuration in force: file, then environment, then flags that were given."""
+    file = config_file or root / CONFIG_FILE
+    values = _checked(_read_file(file), str(file))
+    values.update(_checked(_from_environment(environ), "environment"))
+    values.update(_checked({k: v for k, v in flags.items() if v is not None}, "command line"))
+    return dataclasses.replace(Config(root=root), **values)

@@ -1,0 +1,133 @@
+"""Small deterministic multi-arch OCI images, built without Docker, pushed with skopeo."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import subprocess
+import tarfile
+from pathlib import Path
+
+PLATFORMS = (("linux", "amd64"), ("linux", "arm64"))
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+def _write_blob(layout: Path, data: bytes) -> dict[str, object]:
+    digest = hashlib.sha256(data).hexdigest()
+    (layout / "blobs" / "sha256" / digest).write_bytes(data)
+    return {"digest": f"sha256:{digest}", "size": len(data)}
+
+
+def _layer(content: bytes) -> tuple[bytes, str]:
+    tar_bytes = io.BytesIO()
+    with tarfile.open(fileobj=tar_bytes, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        info = tarfile.TarInfo("hello.txt")
+        info.size, info.mtime, info.mode = len(content), 0, 0o644
+        tar.addfile(info, io.BytesIO(content))
+    raw = tar_bytes.getvalue()
+    gz = io.BytesIO()
+    with gzip.GzipFile(fileobj=gz, mode="wb", mtime=0) as stream:
+        stream.write(raw)
+    return gz.getvalue(), "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _platform_manifest(layout: Path, name: str, os_: str, arch: str) -> dict[str, object]:
+    layer, diff_id = _layer(f"{name} on {os_}/{arch}\n".encode())
+    layer_desc = _write_blob(layout, layer)
+    config = json.dumps(
+        {"architecture": arch, "os": os_, "rootfs": {"type": "layers", "diff_ids": [diff_id]}},
+        sort_keys=True,
+    ).encode()
+    config_desc = _write_blob(layout, config)
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config_desc},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **layer_desc}],
+        },
+        sort_keys=True,
+    ).encode()
+    return {
+        "mediaType": OCI_MANIFEST,
+        **_write_blob(layout, manifest),
+        "platform": {"os": os_, "architecture": arch},
+    }
+
+
+def build_image(layout: Path, name: str, tag: str = "latest") -> str:
+    """Write an OCI layout holding a two-platform image; return the index digest.
+
+    `name` goes into every layer, so different names give different digests.
+    """
+    (layout / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+    (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    manifests = [_platform_manifest(layout, name, os_, arch) for os_, arch in PLATFORMS]
+    index = json.dumps(
+        {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}, sort_keys=True
+    ).encode()
+    index_desc = _write_blob(layout, index)
+    (layout / "index.json").write_text(
+        json.dumps(
+            {
+                "schemaVersion": 2,
+                "manifests": [
+                    {
+                        "mediaType": OCI_INDEX,
+                        **index_desc,
+                        "annotations": {"org.opencontainers.image.ref.name": tag},
+                    }
+                ],
+            }
+        )
+    )
+    return str(index_desc["digest"])
+
+
+def push_image(layout: Path, tag: str, destination: str) -> None:
+    """Copy the OCI layout's image to `destination` (HOST:PORT/repo:tag, plain HTTP)."""
+    subprocess.run(
+        [
+            "skopeo",
+            "copy",
+            "--all",
+            "--quiet",
+            "--dest-tls-verify=false",
+            f"oci:{layout}:{tag}",
+            f"docker://{destination}",
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+def make_upstream_image(workdir: Path, registry_host: str, source: str) -> str:
+    """Build `source` (a normalized reference with a tag) and push it where the mirror
+    configuration of `testing.mirrors` reads it from; return its index digest."""
+    name, _, tag = source.rpartition(":")
+    layout = workdir / hashlib.sha256(source.encode()).hexdigest()[:16]
+    digest = build_image(layout, source, tag)
+    push_image(layout, tag, f"{registry_host}/{name}:{tag}")
+    return digest
+
+
+def inspect_raw(reference: str, *args: str) -> dict[str, object]:
+    """The raw manifest at a docker:// reference, read with skopeo."""
+    out = subprocess.run(
+        ["skopeo", "inspect", "--raw", *args, f"docker://{reference}"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return dict(json.loads(out))
+
+
+def digest_of(reference: str, *args: str) -> str:
+    out = subprocess.run(
+        ["skopeo", "inspect", "--raw", *args, f"docker://{reference}"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return "sha256:" + hashlib.sha256(out).hexdigest()

@@ -1,0 +1,115 @@
+"""A real CNCF distribution registry (Debian's `docker-registry`) on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REGISTRY_BIN = "docker-registry"
+_ACCESS_LINE = re.compile(r'"(GET|HEAD|PUT|POST|PATCH|DELETE) (/v2/\S*) HTTP/[\d.]+" (\d+)')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Registry:
+    """One registry process with its own storage; its stdout (the access log) goes to a file."""
+
+    def __init__(self, workdir: Path, *, htpasswd: Path | None = None, port: int | None = None):
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.htpasswd = htpasswd
+        self.port = port or free_port()
+        self.access_log = workdir / "access.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _write_config(self) -> Path:
+        auth = (
+            f"auth: {{htpasswd: {{realm: test, path: {self.htpasswd}}}}}\n" if self.htpasswd else ""
+        )
+        config = self.workdir / "config.yml"
+        config.write_text(
+            "version: 0.1\n"
+            "log: {level: error}\n"
+            f"storage: {{filesystem: {{rootdirectory: {self.workdir / 'storage'}}}, "
+            "delete: {enabled: true}}\n"
+            f"http: {{addr: {self.host}, secret: testsecret}}\n" + auth
+        )
+        return config
+
+    def start(self, timeout: float = 10.0) -> Registry:
+        config = self._write_config()
+        with self.access_log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [REGISTRY_BIN, "serve", str(config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # own process group: teardown kills all of it
+            )
+        self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"registry exited: {self.access_log.read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1)
+                return
+            except urllib.error.HTTPError as exc:
+                if exc.code == 401:  # password-protected: up and asking for credentials
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"registry on {self.host} did not start within {timeout}s")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def __enter__(self) -> Registry:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # What reached the registry, from its access log.
+    def requests(self) -> list[tuple[str, str, int]]:
+        if not self.access_log.exists():
+            return []
+        text = self.access_log.read_text(errors="replace")
+        return [(m[1], m[2], int(m[3])) for m in _ACCESS_LINE.finditer(text)]
+
+    def count(self, method: str, kind: str, repo_contains: str = "") -> int:
+        """Requests by method and kind ('manifests', 'blobs', 'tags') since the log began."""
+        return sum(
+            1
+            for verb, path, _ in self.requests()
+            if verb == method and f"/{kind}/" in path and repo_contains in path
+        )
+
+    def clear_log(self) -> None:
+        self.access_log.write_bytes(b"")
