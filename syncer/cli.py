@@ -145,6 +145,118 @@ def check(
     return 1 if problems else 0
 
 
+BaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base",
+        help="Compare the list with this revision (default: the push's before SHA in CI, "
+        "else HEAD~1).",
+    ),
+]
+
+
+def _log(message: str) -> None:
+    typer.echo(message)
+
+
+def _repository(config: Config, ci: Any) -> Any:
+    from syncer.git import Repository
+
+    return Repository(config.root, push_user=ci.push_user)
+
+
+@app.command("run")
+def run(
+    base: BaseOpt = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Re-sync every image of the list, not only new ones.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan and the report change; touch nothing.")
+    ] = False,
+    no_push: Annotated[
+        bool, typer.Option("--no-push", help="Commit the report, do not push.")
+    ] = False,
+    list_: ListOpt = None,
+    dest: DestOpt = None,
+    repo: RepoOpt = Path(),
+) -> int:
+    """The CI job: copy the images that are new since the base revision (and any that failed
+    before), write MAPPING.md and mapping.json, commit them with [skip ci] and push.
+
+    Exit 1 if any image failed or the list has bad lines; the others are still copied.
+    """
+    from syncer import ci as ci_module
+    from syncer.job import RunOptions, run_job
+
+    config = _config(repo, list=list_, destination=dest)
+    context = ci_module.detect(os.environ)
+    options = RunOptions(base=base, everything=everything, dry_run=dry_run, push=not no_push)
+    return run_job(config, _repository(config, context), context, options, _log, warn)
+
+
+@app.command("diff")
+def diff(
+    base: BaseOpt = None,
+    head: Annotated[str, typer.Option("--head", help="Revision with the new list.")] = "HEAD",
+    as_json: JsonOpt = False,
+    list_: ListOpt = None,
+    repo: RepoOpt = Path(),
+) -> int:
+    """Print the images added to and removed from the list between two revisions."""
+    from syncer import ci as ci_module
+    from syncer.git import find_base
+    from syncer.job import diff_lists
+
+    config = _config(repo, list=list_)
+    context = ci_module.detect(os.environ)
+    repository = _repository(config, context)
+    found = find_base(repository, base, context, warn)
+    result = diff_lists(repository, repository.relative(config.list_path), found, head, config.list)
+    if as_json:
+        _print_json(
+            {
+                "base": found.sha,
+                "added": [e.key for e in result.added],
+                "removed": [e.key for e in result.removed],
+            }
+        )
+    else:
+        typer.echo(f"# base: {found.sha or 'none'} ({found.why})")
+        for entry in result.added:
+            typer.echo(f"+ {entry.key}")
+        for entry in result.removed:
+            typer.echo(f"- {entry.key}")
+    return 0
+
+
+@app.command("sync")
+def sync(
+    images: Annotated[list[str], typer.Argument(help="Image references to copy now.")],
+    dest: DestOpt = None,
+    repo: RepoOpt = Path(),
+) -> int:
+    """Copy the named images to the destination now (no diff, no report)."""
+    from syncer.engine import Status, sync_images
+    from syncer.skopeo import SkopeoOptions
+
+    config = _config(repo, destination=dest)
+    text = "\n".join(images)
+    parsed = parse_list(text, "argument")
+    report_problems(parsed.errors)
+    mappings, problems = map_destinations(parsed.entries, config.require_destination(), "argument")
+    report_problems(problems)
+    results = sync_images(
+        mappings,
+        SkopeoOptions.from_config(config),
+        concurrency=config.concurrency,
+        timeout=config.timeout,
+        log=_log,
+    )
+    failed = any(r.status is Status.FAILED for r in results)
+    return 1 if failed or parsed.errors or problems else 0
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"syncer {__version__}")

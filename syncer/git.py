@@ -1,0 +1,250 @@
+"""git, through GitPython: read the list at a revision, find the base, commit and push back.
+
+Credentials for an https remote come from SYNCER_PUSH_TOKEN through a credential helper that
+reads the variable itself, so the token is in no argv, no config file and no log line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from syncer.ci import ZERO_SHA, CiContext
+from syncer.errors import SyncerError
+
+TOKEN_VARIABLE = "SYNCER_PUSH_TOKEN"  # noqa: S105  (the variable's name, not a secret)
+Log = Callable[[str], None]
+_URL_CREDENTIALS = re.compile(r"(\w+://)[^/@\s]+@")
+
+
+def mask_credentials(text: str) -> str:
+    """`https://user:secret@host/x` -> `https://***@host/x`."""
+    return _URL_CREDENTIALS.sub(r"\1***@", text)
+
+
+class GitError(SyncerError):
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output  # everything git said, masked
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return mask_credentials(lines[-1].removeprefix("stderr: ").strip("'")) if lines else "failed"
+
+
+def _git_env(push_user: str, environ: Mapping[str, str]) -> dict[str, str]:
+    env = {"GIT_TERMINAL_PROMPT": "0"}  # never wait for a password that nobody will type
+    if environ.get(TOKEN_VARIABLE):
+        # The helper prints the token from the environment at the moment git asks.
+        helper = f'!f() {{ echo username={push_user}; echo "password=${TOKEN_VARIABLE}"; }}; f'
+        env.update(
+            {
+                "GIT_CONFIG_COUNT": "2",
+                "GIT_CONFIG_KEY_0": "credential.helper",
+                "GIT_CONFIG_VALUE_0": "",  # drop helpers configured elsewhere
+                "GIT_CONFIG_KEY_1": "credential.helper",
+                "GIT_CONFIG_VALUE_1": helper,
+                TOKEN_VARIABLE: environ[TOKEN_VARIABLE],
+            }
+        )
+    return env
+
+
+class Repository:
+    """The checkout syncer runs in."""
+
+    def __init__(
+        self, root: Path, *, push_user: str = "oauth2", environ: Mapping[str, str] = os.environ
+    ):
+        import git  # GitPython costs start-up time: only commands that use git import it
+
+        self._git_module = git
+        try:
+            self.repo = git.Repo(root, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            raise GitError(f"{root}: not inside a git repository") from None
+        if self.repo.working_tree_dir is None:
+            raise GitError(f"{root}: a bare repository has no files to mirror")
+        self.root = Path(self.repo.working_tree_dir)
+        self._env = _git_env(push_user, environ)
+
+    @contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        try:
+            with self.repo.git.custom_environment(**self._env):
+                yield
+        except self._git_module.GitCommandError as exc:
+            output = str(exc.stderr or exc)
+            raise GitError(f"{what}: {_last_line(output)}", mask_credentials(output)) from None
+
+    def git(self, *args: str) -> str:
+        with self._errors(f"git {args[0]}"):
+            return str(self.repo.git.execute(["git", *args]))
+
+    def relative(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            raise GitError(f"{path}: not inside the repository at {self.root}") from None
+
+    def head_sha(self) -> str:
+        return self.git("rev-parse", "HEAD")
+
+    def has_commit(self, rev: str) -> bool:
+        try:
+            self.repo.git.execute(["git", "cat-file", "-e", f"{rev}^{{commit}}"])
+        except self._git_module.GitCommandError:
+            return False
+        return True
+
+    def resolve(self, rev: str) -> str:
+        return self.git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+
+    def file_at(self, rev: str, path: str) -> str | None:
+        """The file's text at `rev`, or None when it did not exist there."""
+        try:
+            blob = self.repo.commit(rev).tree / path
+        except KeyError:
+            return None
+        data: bytes = blob.data_stream.read()
+        return data.decode("utf-8", errors="replace")
+
+    def is_shallow(self) -> bool:
+        return self.git("rev-parse", "--is-shallow-repository") == "true"
+
+    def has_remote(self, remote: str = "origin") -> bool:
+        return remote in [r.name for r in self.repo.remotes]
+
+    def fetch_commit(self, sha: str, remote: str = "origin") -> bool:
+        """Try to get one commit that a shallow clone does not have."""
+        if not self.has_remote(remote):
+            return False
+        try:
+            self.git("fetch", "--no-tags", "--depth=1", remote, sha)
+        except GitError:
+            return False
+        return self.has_commit(sha)
+
+    def current_branch(self) -> str | None:
+        return None if self.repo.head.is_detached else str(self.repo.active_branch.name)
+
+
+@dataclass(frozen=True)
+class Base:
+    """What the list is compared with: a commit, or None (every image is new) and why."""
+
+    sha: str | None
+    why: str
+
+
+def find_base(repo: Repository, explicit: str | None, ci: CiContext, log: Log) -> Base:
+    if explicit:
+        if not repo.has_commit(explicit) and not repo.fetch_commit(explicit):
+            raise GitError(f"--base {explicit}: no such commit")
+        return Base(repo.resolve(explicit), f"--base {explicit}")
+    before = ci.before_sha
+    if ci.event == "push" and before is not None:
+        if before == ZERO_SHA:
+            return Base(None, "first push of the branch: every image is new")
+        if repo.has_commit(before) or repo.fetch_commit(before):
+            return Base(before, f"before this push ({before[:10]})")
+        log(
+            f"base commit {before[:10]} cannot be fetched (history rewritten?): "
+            "syncing the whole list"
+        )
+        return Base(None, "base commit missing: whole list")
+    if repo.has_commit("HEAD~1"):
+        return Base(repo.resolve("HEAD~1"), "previous commit (HEAD~1)")
+    return Base(None, "no previous commit: every image is new")
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    email: str
+
+
+def _push_rejected(error: GitError) -> bool:
+    text = error.output
+    return any(
+        word in text for word in ("rejected", "fetch first", "non-fast-forward", "stale info")
+    )
+
+
+def publish(
+    repo: Repository,
+    *,
+    render: Callable[[], Mapping[str, str]],
+    message: str,
+    author: Identity,
+    branch: str | None,
+    push: bool,
+    tries: int,
+    log: Log,
+) -> str | None:
+    """Commit what `render` writes and push it to `branch`; return the new commit, if any.
+
+    `render` reads the repository as it is when called (list and state at HEAD), so after a
+    rejected push the report is rebuilt on top of the remote's new head: nothing anybody else
+    pushed is lost, and nothing is ever force-pushed.
+    """
+    for attempt in range(1, max(1, tries) + 1):
+        sha = _commit(repo, render(), message, author)
+        if sha is None:
+            log("report unchanged, nothing to commit")
+            return None
+        if not push:
+            return sha
+        if branch is None:
+            log("HEAD is detached and no branch is known: committed, not pushed")
+            return sha
+        try:
+            repo.git("push", "origin", f"HEAD:refs/heads/{branch}")
+            log(f"pushed {sha[:10]} to {branch}")
+            return sha
+        except GitError as error:
+            if not _push_rejected(error) or attempt == tries:
+                raise
+            log(f"{branch} moved on the remote; re-applying the report (try {attempt + 1})")
+            _rebase_onto_remote(repo, branch)
+    return None
+
+
+def _commit(
+    repo: Repository, files: Mapping[str, str], message: str, author: Identity
+) -> str | None:
+    for path, text in files.items():
+        target = repo.root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8", newline="\n")
+    repo.git("add", "--", *files)
+    if not repo.git("diff", "--cached", "--name-only", "--", *files):
+        return None
+    identity: dict[str, Any] = {
+        "GIT_AUTHOR_NAME": author.name,
+        "GIT_AUTHOR_EMAIL": author.email,
+        "GIT_COMMITTER_NAME": author.name,
+        "GIT_COMMITTER_EMAIL": author.email,
+    }
+    with repo.repo.git.custom_environment(**identity):
+        repo.git("commit", "--quiet", "--no-verify", "-m", message, "--", *files)
+    return repo.head_sha()
+
+
+def _rebase_onto_remote(repo: Repository, branch: str) -> None:
+    """Drop our report commit, bring in the remote's new commits; the caller re-renders."""
+    repo.git("reset", "--hard", "HEAD~1")
+    repo.git("fetch", "--no-tags", "origin", branch)
+    try:
+        repo.git("rebase", "FETCH_HEAD")
+    except GitError:
+        repo.git("rebase", "--abort")
+        raise GitError(
+            f"local commits do not rebase onto origin/{branch}; resolve by hand and run again"
+        ) from None

@@ -1,0 +1,170 @@
+"""The GitOps job as a short pipeline: load -> diff -> plan -> copy -> report -> commit."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from collections.abc import Mapping as MappingT
+from dataclasses import dataclass
+from pathlib import Path
+
+from syncer.ci import CiContext
+from syncer.config import Config
+from syncer.engine import ImageResult, Status, sync_images
+from syncer.errors import SyncerError
+from syncer.git import Base, Identity, Repository, find_base, publish
+from syncer.imagelist import (
+    Entry,
+    ImageList,
+    Mapping,
+    Problem,
+    added_images,
+    map_destinations,
+    parse_list,
+    removed_images,
+)
+from syncer.report import render_report
+from syncer.skopeo import SkopeoOptions
+from syncer.state import State, apply_results, dump_state, load_state, merge, needs_work
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    base: str | None = None
+    everything: bool = False
+    dry_run: bool = False
+    push: bool = True
+
+
+@dataclass(frozen=True)
+class Diff:
+    base: Base
+    added: tuple[Entry, ...]
+    removed: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The list, its problems and the state, as they are in the working tree now."""
+
+    images: ImageList
+    mappings: list[Mapping]
+    problems: list[Problem]
+    state: State
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SyncerError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def load_workspace(config: Config, prefix: str) -> Workspace:
+    text = _read(config.list_path)
+    if text is None:
+        raise SyncerError(f"{config.list}: no such file (set 'list' or pass --list)")
+    images = parse_list(text, config.list)
+    mappings, problems = map_destinations(images.entries, prefix, config.list)
+    state = load_state(_read(config.path(config.state)), config.state)
+    return Workspace(images, mappings, [*images.errors, *problems], state)
+
+
+def diff_lists(repo: Repository, list_path: str, base: Base, head: str, display: str) -> Diff:
+    head_text = repo.file_at(head, list_path)
+    if head_text is None:
+        raise SyncerError(f"{display}: not in the repository at {head}")
+    head_list = parse_list(head_text, display)
+    base_text = repo.file_at(base.sha, list_path) if base.sha else None
+    base_list = parse_list(base_text, display) if base_text is not None else None
+    return Diff(base, added_images(base_list, head_list), removed_images(base_list, head_list))
+
+
+def render_files(config: Config, prefix: str, updates: State) -> dict[str, str]:
+    """Report and state for the working tree as it is now, with `updates` merged in."""
+    work = load_workspace(config, prefix)
+    state = merge(work.state, updates, (str(m.source) for m in work.mappings))
+    template = config.path(config.report_template) if config.report_template else None
+    report = render_report(
+        work.mappings,
+        state,
+        prefix=prefix,
+        list_file=config.list,
+        state_file=config.state,
+        template=template,
+    )
+    return {config.report: report, config.state: dump_state(state)}
+
+
+def _commit_message(results: list[ImageResult]) -> str:
+    counts = {s: sum(r.status is s for r in results) for s in Status}
+    parts = [f"{n} {s.value}" for s, n in counts.items() if n]
+    return f"Update image mirror report: {', '.join(parts) or 'no copies'} [skip ci]"
+
+
+def _show_changes(config: Config, files: MappingT[str, str], log: Log) -> None:
+    for name, text in files.items():
+        before = _read(config.path(name)) or ""
+        lines = difflib.unified_diff(
+            before.splitlines(keepends=True), text.splitlines(keepends=True), name, name
+        )
+        diff = "".join(lines)
+        log(diff.rstrip("\n") if diff else f"{name}: unchanged")
+
+
+def run_job(
+    config: Config, repo: Repository, ci: CiContext, options: RunOptions, log: Log, warn: Log
+) -> int:
+    prefix = config.require_destination()
+    work = load_workspace(config, prefix)
+    for problem in work.problems:
+        warn(str(problem))
+    for duplicate in work.images.duplicates:
+        warn(str(duplicate))
+    list_path = repo.relative(config.list_path)
+    if options.everything:
+        wanted = {str(m.source) for m in work.mappings}
+        log(f"re-syncing the whole list: {len(wanted)} images")
+    else:
+        base = find_base(repo, options.base, ci, log)
+        diff = diff_lists(repo, list_path, base, "HEAD", config.list)
+        for entry in diff.removed:
+            log(f"removed from the list (kept in the registry): {entry.key}")
+        pending = needs_work(
+            work.state, [(str(m.source), str(m.destination)) for m in work.mappings]
+        )
+        wanted = {e.key for e in diff.added} | pending
+        log(f"{len(diff.added)} new since {base.why}; {len(wanted)} to sync")
+    plan = [m for m in work.mappings if str(m.source) in wanted]
+    if options.dry_run:
+        for mapping in plan:
+            log(f"would copy {mapping.source} -> {mapping.destination}")
+        _show_changes(config, render_files(config, prefix, {}), log)
+        return 1 if work.problems else 0
+    results = sync_images(
+        plan,
+        SkopeoOptions.from_config(config),
+        concurrency=config.concurrency,
+        timeout=config.timeout,
+        log=log,
+    )
+    updates = apply_results(work.state, results, repo.head_sha())
+    publish(
+        repo,
+        render=lambda: render_files(config, prefix, updates),
+        message=_commit_message(results),
+        author=Identity(config.git_author_name, config.git_author_email),
+        branch=ci.branch or repo.current_branch(),
+        push=options.push,
+        tries=config.push_tries,
+        log=log,
+    )
+    log(f"report: {config.path(config.report)}")
+    failed = sum(r.status is Status.FAILED for r in results)
+    if failed:
+        warn(f"{failed} of {len(results)} images failed")
+    return 1 if failed or work.problems else 0

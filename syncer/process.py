@@ -1,0 +1,102 @@
+"""The one way syncer runs another program: argv as a tuple, never a shell.
+
+Every child runs in its own process group so that a timeout or a SIGTERM to syncer stops the
+child and everything it started; `stop_all` is what the signal handler calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from syncer.errors import SyncerError
+
+_INSTALL_HINTS = {"skopeo": "apt-get install skopeo", "git": "apt-get install git"}
+_running: set[subprocess.Popen[str]] = set()
+_lock = threading.Lock()
+
+
+class ProgramNotFound(SyncerError):
+    pass
+
+
+@dataclass(frozen=True)
+class Completed:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+
+def which(program: str) -> str:
+    path = shutil.which(program)
+    if path is None:
+        hint = _INSTALL_HINTS.get(program)
+        raise ProgramNotFound(f"{program}: not found on PATH" + (f" ({hint})" if hint else ""))
+    return path
+
+
+def _kill_group(process: subprocess.Popen[str], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it ended on its own meanwhile
+        os.killpg(process.pid, sig)
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: float | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Completed:
+    """Run `argv` to the end (or `timeout` seconds) and return what it said."""
+    argv = tuple(argv)
+    executable = which(argv[0])
+    started = time.monotonic()
+    process = subprocess.Popen(
+        (executable, *argv[1:]),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        env=None if env is None else dict(env),
+        cwd=cwd,
+        start_new_session=True,
+    )
+    with _lock:
+        _running.add(process)
+    timed_out = False
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill_group(process, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+    finally:
+        with _lock:
+            _running.discard(process)
+    return Completed(
+        argv, process.returncode, stdout, stderr, time.monotonic() - started, timed_out
+    )
+
+
+def stop_all(sig: int = signal.SIGTERM) -> None:
+    """Stop every child still running (and its children)."""
+    with _lock:
+        running = list(_running)
+    for process in running:
+        _kill_group(process, sig)

@@ -1,0 +1,102 @@
+"""The markdown report (`MAPPING.md`): state in, bytes out, the same bytes for the same state."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from syncer.imagelist import Mapping
+from syncer.state import State
+
+TEMPLATE = "MAPPING.md.j2"
+
+
+@dataclass(frozen=True)
+class Row:
+    source: str
+    destination: str
+    platforms: tuple[str, ...]
+    digest: str | None
+    commit: str | None
+    status: str
+
+
+def cell(value: object) -> str:
+    """Text from outside (error messages, ...) made inert inside a markdown table cell."""
+    text = " ".join(str(value).split())
+    text = html.escape(text, quote=False)
+    for char in "\\|`*_[]#!":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _status(state: State, source: str) -> str:
+    known = state.get(source)
+    if known is None:
+        return "pending"
+    if known.failed:
+        return f"FAILED ({known.reason}): {known.error or ''}".rstrip(": ")
+    return "ok"
+
+
+def rows(mappings: Sequence[Mapping], state: State) -> list[Row]:
+    out = []
+    for mapping in sorted(mappings, key=lambda m: str(m.source)):
+        known = state.get(str(mapping.source))
+        out.append(
+            Row(
+                str(mapping.source),
+                str(mapping.destination),
+                known.platforms if known else (),
+                known.digest if known else None,
+                known.commit if known else None,
+                _status(state, str(mapping.source)),
+            )
+        )
+    return out
+
+
+def _summary(table: list[Row]) -> str:
+    ok = sum(row.status == "ok" for row in table)
+    failed = sum(row.status.startswith("FAILED") for row in table)
+    pending = len(table) - ok - failed
+    text = f"{len(table)} images: {ok} mirrored, {failed} failed"
+    return text + (f", {pending} pending" if pending else "") + "."
+
+
+def render_report(
+    mappings: Sequence[Mapping],
+    state: State,
+    *,
+    prefix: str,
+    list_file: str,
+    state_file: str,
+    template: Path | None = None,
+) -> str:
+    import jinja2  # only commands that render pay for the import
+
+    loader: jinja2.BaseLoader = (
+        jinja2.FileSystemLoader(str(template.parent))
+        if template
+        else jinja2.PackageLoader("syncer", "templates")
+    )
+    env = jinja2.Environment(
+        loader=loader,
+        # Markdown, not HTML: text from outside goes through `cell`, references are valid
+        # by construction (no markup characters can be in one).
+        autoescape=False,  # noqa: S701
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["cell"] = cell
+    table = rows(mappings, state)
+    return env.get_template(template.name if template else TEMPLATE).render(
+        rows=table,
+        summary=_summary(table),
+        prefix=prefix,
+        example=table[0].destination if table else f"{prefix}/IMAGE:TAG",
+        list_file=list_file,
+        state_file=state_file,
+    )
