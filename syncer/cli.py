@@ -232,7 +232,9 @@ def diff(
 
 @app.command("sync")
 def sync(
-    images: Annotated[list[str], typer.Argument(help="Image references to copy now.")],
+    images: Annotated[
+        list[str], typer.Argument(help="Image references to copy now.", metavar="IMAGE")
+    ],
     dest: DestOpt = None,
     repo: RepoOpt = Path(),
 ) -> int:

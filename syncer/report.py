@@ -38,7 +38,7 @@ def _status(state: State, source: str) -> str:
         return "pending"
     if known.failed:
         return f"FAILED ({known.reason}): {known.error or ''}".rstrip(": ")
-    return "ok"
+    return "mirrored"
 
 
 def rows(mappings: Sequence[Mapping], state: State) -> list[Row]:
@@ -59,7 +59,7 @@ def rows(mappings: Sequence[Mapping], state: State) -> list[Row]:
 
 
 def _summary(table: list[Row]) -> str:
-    ok = sum(row.status == "ok" for row in table)
+    ok = sum(row.status == "mirrored" for row in table)
     failed = sum(row.status.startswith("FAILED") for row in table)
     pending = len(table) - ok - failed
     text = f"{len(table)} images: {ok} mirrored, {failed} failed"
@@ -88,6 +88,7 @@ def render_report(
         # by construction (no markup characters can be in one).
         autoescape=False,  # noqa: S701
         keep_trailing_newline=True,
+        trim_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
     env.filters["cell"] = cell

@@ -225,3 +225,53 @@ def test_force_pushed_base_falls_back_to_the_whole_list(
     out = capsys.readouterr().out
     assert "cannot be fetched" in out
     assert state_on_remote(remote).keys() == {ALPINE, PAUSE}
+
+
+def test_dry_run_touches_nothing(
+    remote: Remote,
+    job: Job,
+    images: dict[str, str],
+    upstream: Registry,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, sha = remote.commit({"source-images.list": "alpine:3.19\n"}, "1")
+    commits = remote.log()
+    upstream.clear_log()
+    code, workdir = job.run("0" * 40, sha, "--dry-run")
+    assert code == 0
+    out = capsys.readouterr().out
+    assert f"would copy {ALPINE}" in out
+    assert "+++ MAPPING.md" in out
+    assert upstream.requests() == []
+    assert remote.log() == commits
+    assert not (Path(workdir) / "MAPPING.md").exists()
+
+
+def test_diff_lists_added_and_removed(
+    remote: Remote, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    remote.commit({"source-images.list": "alpine:3.19\nnginx\n"}, "1")
+    base = remote.head()
+    assert base is not None
+    remote.commit({"source-images.list": "nginx:latest\nbusybox:1\n"}, "2")
+    assert main(["diff", "-C", str(remote.human), "--base", base, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["added"] == ["docker.io/library/busybox:1"]
+    assert data["removed"] == [ALPINE]
+
+
+def test_sync_copies_named_images_and_reports_bad_ones(
+    tmp_path: Path,
+    images: dict[str, str],
+    destination: Registry,
+    conf: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "syncer.yaml").write_text(syncer_yaml(destination, conf))
+    code = main(["sync", "-C", str(tmp_path), "alpine:3.19", "$(id)", "quay.io/nope/missing:1"])
+    assert code == 1
+    captured = capsys.readouterr()
+    assert "argument:2:" in captured.err
+    assert "copied" in captured.out
+    assert "failed (not found)" in captured.out
+    assert digest_of(dest_of(destination, ALPINE), "--tls-verify=false") == images[ALPINE]

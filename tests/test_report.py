@@ -1,0 +1,74 @@
+from syncer.engine import ImageResult, Status, platforms_of
+from syncer.imagelist import map_destinations, parse_list
+from syncer.report import cell, render_report
+from syncer.state import apply_results, dump_state, load_state, merge, needs_work
+
+PREFIX = "r.example.com/m"
+DIGEST = "sha256:" + "b" * 64
+
+
+def _mappings(text: str):  # type: ignore[no-untyped-def]
+    return map_destinations(parse_list(text, "l").entries, PREFIX, "l")[0]
+
+
+def test_render_is_sorted_deterministic_and_summarised() -> None:
+    mappings = _mappings("quay.io/a/b:1\nalpine:3\n")
+    results = [
+        ImageResult("docker.io/library/alpine:3", f"{PREFIX}/docker.io/library/alpine:3",
+                    Status.COPIED, 1.0, DIGEST, ("linux/amd64", "linux/arm64")),
+        ImageResult("quay.io/a/b:1", f"{PREFIX}/quay.io/a/b:1", Status.FAILED,
+                    reason="not found", error="manifest unknown | <b>x</b>"),
+    ]  # fmt: skip
+    state = apply_results({}, results, "c0ffee" * 6 + "abcd")
+    kwargs = {"prefix": PREFIX, "list_file": "l", "state_file": "mapping.json"}
+    first = render_report(mappings, state, **kwargs)
+    assert first == render_report(mappings, state, **kwargs)
+    assert "2 images: 1 mirrored, 1 failed." in first
+    rows = [line for line in first.splitlines() if line.startswith("| `")]
+    assert rows[0].startswith("| `docker.io/library/alpine:3`")
+    assert "linux/amd64, linux/arm64" in rows[0]
+    assert "c0ffeec0ff" in rows[0]
+    assert "<b>" not in first
+    assert "manifest unknown \\| &lt;b&gt;x&lt;/b&gt;" in rows[1]
+    assert rows[1].count(" | ") == 5
+
+
+def test_state_round_trips_and_keeps_the_last_good_copy_on_failure() -> None:
+    ok = ImageResult("s", "d", Status.COPIED, 1, DIGEST, ("linux/amd64",))
+    state = apply_results({}, [ok], "c1")
+    assert load_state(dump_state(state), "x") == state
+    failed = apply_results(state, [ImageResult("s", "d", Status.FAILED, reason="network")], "c2")
+    assert failed["s"].failed
+    assert failed["s"].digest == DIGEST
+    assert failed["s"].commit == "c1"
+    skipped = apply_results(state, [ImageResult("s", "d", Status.SKIPPED, digest=DIGEST)], "c3")
+    assert skipped["s"].commit == "c1"
+
+
+def test_merge_keeps_other_jobs_results_and_drops_removed_images() -> None:
+    theirs = apply_results(
+        {}, [ImageResult("a", "d", Status.COPIED), ImageResult("gone", "d", Status.COPIED)], "t"
+    )
+    ours = apply_results({}, [ImageResult("b", "d", Status.COPIED)], "o")
+    assert sorted(merge(theirs, ours, ["a", "b"])) == ["a", "b"]
+
+
+def test_needs_work_failed_unknown_or_moved() -> None:
+    state = apply_results(
+        {}, [ImageResult("a", "d", Status.COPIED), ImageResult("b", "d", Status.FAILED)], "c"
+    )
+    assert needs_work(state, [("a", "d"), ("b", "d"), ("c", "d"), ("a", "elsewhere")][:3]) == {
+        "b",
+        "c",
+    }
+    assert needs_work(state, [("a", "elsewhere")]) == {"a"}
+
+
+def test_cell_escapes_markdown_and_html() -> None:
+    assert cell("a|b\n`c` <i>") == "a\\|b \\`c\\` &lt;i&gt;"
+
+
+def test_platforms_of_index_and_single_manifest() -> None:
+    index = '{"manifests": [{"platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}}, {"platform": {"os": "unknown", "architecture": "unknown"}}]}'
+    assert platforms_of(index) == ("linux/arm64/v8",)
+    assert platforms_of('{"config": {}}') is None
