@@ -239,8 +239,7 @@ def sync(
     repo: RepoOpt = Path(),
 ) -> int:
     """Copy the named images to the destination now (no diff, no report)."""
-    from syncer.engine import Status, sync_images
-    from syncer.skopeo import SkopeoOptions
+    from syncer.engine import Status, run_sync
 
     config = _config(repo, destination=dest)
     text = "\n".join(images)
@@ -248,13 +247,7 @@ def sync(
     report_problems(parsed.errors)
     mappings, problems = map_destinations(parsed.entries, config.require_destination(), "argument")
     report_problems(problems)
-    results = sync_images(
-        mappings,
-        SkopeoOptions.from_config(config),
-        concurrency=config.concurrency,
-        timeout=config.timeout,
-        log=_log,
-    )
+    results = run_sync(mappings, config, _log)
     failed = any(r.status is Status.FAILED for r in results)
     return 1 if failed or parsed.errors or problems else 0
 

@@ -6,6 +6,7 @@ All keys live in one table, `KEYS`; a later source beats an earlier one.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,8 @@ class Config:
     git_author_name: str = "syncer-bot"
     git_author_email: str = "syncer-bot@users.noreply.localhost"
     push_tries: int = 5
+    check_concurrency: int = 16
+    immutable_tags: str | None = None
 
     def path(self, name: str) -> Path:
         """A path from the configuration, relative to the repository root."""
@@ -78,6 +81,15 @@ def _hosts(key: str, value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _pattern(key: str, value: object) -> str:
+    text = _string(key, value)
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise UsageError(f"{key} is not a valid regular expression: {exc}") from None
+    return text
+
+
 def _destination(key: str, value: object) -> str:
     try:
         return validate_destination_prefix(_string(key, value))
@@ -101,6 +113,8 @@ KEYS: dict[str, Parser] = {
     "git_author_name": _string,
     "git_author_email": _string,
     "push_tries": _positive_int,
+    "check_concurrency": _positive_int,
+    "immutable_tags": _pattern,
 }
 
 

@@ -1,24 +1,31 @@
-"""Copy images concurrently, one `skopeo copy --all` each; every image ends with a result.
+"""Sync images concurrently: ask registries first, then one `skopeo copy --all` per image.
 
-One failure never stops the others; results come back in the order the images were given.
+Every image ends as copied, skipped (already identical at the destination) or failed. One
+failure never stops the others; results come back in the order the images were given.
 """
 
 from __future__ import annotations
 
 import enum
-import hashlib
 import json
+import re
 import tempfile
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from threading import Lock
+from threading import Lock, Semaphore
+from typing import Any
 
 from syncer import process
+from syncer.auth import DockerAuth
+from syncer.config import Config
 from syncer.imagelist import Mapping
 from syncer.reference import Reference
-from syncer.skopeo import Reason, SkopeoOptions, classify_failure, copy_command, inspect_command
+from syncer.registries_conf import RegistriesConf
+from syncer.registry import RegistryClient
+from syncer.skopeo import Reason, SkopeoOptions, classify_failure, copy_command
 
 
 class Status(str, enum.Enum):
@@ -44,8 +51,6 @@ class ImageResult:
         return f"{self.status.value} in {self.seconds:.1f}s"
 
 
-# Decides before copying whether the destination already holds the source's manifest.
-CurrentCheck = Callable[[Mapping], str | None]
 Log = Callable[[str], None]
 
 
@@ -68,73 +73,122 @@ def platforms_of(raw_manifest: str) -> tuple[str, ...] | None:
     return tuple(sorted({p for e in entries if isinstance(e, dict) and (p := _platform(e))}))
 
 
-def _single_platform(ref: Reference, options: SkopeoOptions, timeout: float) -> tuple[str, ...]:
-    done = process.run(inspect_command(ref, options, config=True), timeout=timeout)
-    if not done.ok:
+def _single_platform(config: dict[str, Any] | None) -> tuple[str, ...]:
+    if not config:
         return ()
-    config = json.loads(done.stdout)
     parts = [config.get("os"), config.get("architecture"), config.get("variant")]
     return ("/".join(str(p) for p in parts if p),)
 
 
-def inspect_destination(
-    ref: Reference, options: SkopeoOptions, timeout: float
+def destination_details(
+    client: RegistryClient, ref: Reference
 ) -> tuple[str | None, tuple[str, ...]]:
-    """Index digest and platforms of what is at `ref` now (read from the destination)."""
-    done = process.run(inspect_command(ref, options), timeout=timeout)
-    if not done.ok:
+    """Index digest and platforms of what is at `ref` now, read from the destination."""
+    manifest = client.manifest(Reference(ref.domain, ref.path, ref.tag) if ref.tag else ref)
+    if manifest is None:
         return None, ()
-    digest = "sha256:" + hashlib.sha256(done.stdout.encode()).hexdigest()
-    platforms = platforms_of(done.stdout)
+    platforms = platforms_of(json.dumps(manifest.body))
     if platforms is None:
-        platforms = _single_platform(ref, options, timeout)
-    return digest, platforms
+        config = manifest.body.get("config")
+        digest = config.get("digest") if isinstance(config, dict) else None
+        platforms = _single_platform(client.blob_json(ref, digest) if digest else None)
+    return manifest.digest, platforms
 
 
-def copy_image(mapping: Mapping, options: SkopeoOptions, timeout: float) -> ImageResult:
-    source, destination = str(mapping.source), str(mapping.destination)
-    with tempfile.TemporaryDirectory(prefix="syncer-") as scratch:
-        digestfile = Path(scratch) / "digest"
-        done = process.run(
-            copy_command(mapping.source, mapping.destination, options, digestfile), timeout=timeout
-        )
-        copied_digest = digestfile.read_text().strip() if digestfile.exists() else None
-    if not done.ok:
-        reason, error = classify_failure(done.stderr, timed_out=done.timed_out)
-        if reason is Reason.TIMEOUT:
-            error = f"no result within {timeout:g}s" + (f"; last: {error}" if error else "")
+@dataclass(frozen=True)
+class Copier:
+    """Everything one image needs: how to run skopeo and how to ask registries."""
+
+    options: SkopeoOptions
+    client: RegistryClient
+    timeout: float
+    immutable_tags: re.Pattern[str] | None = None
+    rate_limit_retries: int = 2
+
+    def current_digest(self, mapping: Mapping) -> str | None:
+        """The destination's digest when it already holds the source's manifest, else None.
+
+        The source is not asked when the reference pins a digest, or when its tag is one the
+        user declared immutable (`immutable_tags`) and the destination has it.
+        """
+        source = mapping.source
+        at_destination = self.client.destination_digest(mapping.destination)
+        if at_destination is None:
+            return None
+        if source.digest is not None:
+            return at_destination if at_destination == source.digest else None
+        if self.immutable_tags and source.tag and self.immutable_tags.search(source.tag):
+            return at_destination
+        return at_destination if self.client.source_digest(source) == at_destination else None
+
+    def copy(self, mapping: Mapping) -> ImageResult:
+        for attempt in range(self.rate_limit_retries + 1):
+            result = self._copy_once(mapping)
+            if result.reason != Reason.RATE_LIMITED.value or attempt == self.rate_limit_retries:
+                return result
+            self.client.throttle.back_off(mapping.source.domain, attempt + 2, None)
+            self.client.throttle.wait()
+        return result
+
+    def _copy_once(self, mapping: Mapping) -> ImageResult:
+        source, destination = str(mapping.source), str(mapping.destination)
+        with tempfile.TemporaryDirectory(prefix="syncer-") as scratch:
+            digestfile = Path(scratch) / "digest"
+            command = copy_command(mapping.source, mapping.destination, self.options, digestfile)
+            done = process.run(command, timeout=self.timeout)
+            copied_digest = digestfile.read_text().strip() if digestfile.exists() else None
+        if not done.ok:
+            reason, error = classify_failure(done.stderr, timed_out=done.timed_out)
+            if reason is Reason.TIMEOUT:
+                error = f"no result within {self.timeout:g}s" + (
+                    f"; last: {error}" if error else ""
+                )
+            return ImageResult(
+                source, destination, Status.FAILED, done.seconds, reason=reason.value, error=error
+            )
+        digest, platforms = destination_details(self.client, mapping.destination)
         return ImageResult(
-            source, destination, Status.FAILED, done.seconds, reason=reason.value, error=error
+            source, destination, Status.COPIED, done.seconds, copied_digest or digest, platforms
         )
-    digest, platforms = inspect_destination(mapping.destination, options, timeout)
-    return ImageResult(
-        source, destination, Status.COPIED, done.seconds, copied_digest or digest, platforms
-    )
+
+    def sync(self, mapping: Mapping, copy_slots: Semaphore) -> ImageResult:
+        started = time.monotonic()
+        digest = self.current_digest(mapping)
+        if digest is not None:
+            # Platforms come from the destination: no request reaches the source for them.
+            platforms = destination_details(self.client, mapping.destination)[1]
+            return ImageResult(
+                str(mapping.source),
+                str(mapping.destination),
+                Status.SKIPPED,
+                time.monotonic() - started,
+                digest=digest,
+                platforms=platforms,
+            )
+        with copy_slots:
+            return self.copy(mapping)
 
 
 def sync_images(
     mappings: Sequence[Mapping],
-    options: SkopeoOptions,
+    copier: Copier,
     *,
     concurrency: int,
-    timeout: float,
+    check_concurrency: int,
     log: Log,
-    is_current: CurrentCheck | None = None,
 ) -> list[ImageResult]:
-    """Copy every mapping; log one line per image as it finishes; results in input order."""
+    """Check and copy every mapping; one log line per image as it finishes; input order kept.
+
+    Checks (HEAD requests) run `check_concurrency` at a time, copies `concurrency` at a time.
+    """
     total = len(mappings)
     finished = 0
     lock = Lock()
+    copy_slots = Semaphore(max(1, concurrency))
 
     def one(mapping: Mapping) -> ImageResult:
         nonlocal finished
-        digest = is_current(mapping) if is_current else None
-        if digest is not None:
-            result = ImageResult(
-                str(mapping.source), str(mapping.destination), Status.SKIPPED, digest=digest
-            )
-        else:
-            result = copy_image(mapping, options, timeout)
+        result = copier.sync(mapping, copy_slots)
         with lock:
             finished += 1
             log(
@@ -142,9 +196,33 @@ def sync_images(
             )
         return result
 
-    results: dict[int, ImageResult] = {}
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = {pool.submit(one, mapping): i for i, mapping in enumerate(mappings)}
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-    return [results[i] for i in range(total)]
+    workers = max(1, concurrency, check_concurrency)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, mappings))
+
+
+def make_copier(config: Config, log: Log) -> Copier:
+    options = SkopeoOptions.from_config(config)
+    client = RegistryClient(
+        auth=DockerAuth.from_authfile(options.authfile),
+        conf=RegistriesConf.load(options.registries_conf),
+        insecure_hosts=config.insecure_registries,
+        log=log,
+    )
+    pattern = re.compile(config.immutable_tags) if config.immutable_tags else None
+    return Copier(options, client, config.timeout, pattern)
+
+
+def run_sync(mappings: Sequence[Mapping], config: Config, log: Log) -> list[ImageResult]:
+    """Sync `mappings` as the configuration says."""
+    copier = make_copier(config, log)
+    try:
+        return sync_images(
+            mappings,
+            copier,
+            concurrency=config.concurrency,
+            check_concurrency=config.check_concurrency,
+            log=log,
+        )
+    finally:
+        copier.client.close()

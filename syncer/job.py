@@ -10,7 +10,7 @@ from pathlib import Path
 
 from syncer.ci import CiContext
 from syncer.config import Config
-from syncer.engine import ImageResult, Status, sync_images
+from syncer.engine import ImageResult, Status, run_sync
 from syncer.errors import SyncerError
 from syncer.git import Base, Identity, Repository, find_base, publish
 from syncer.imagelist import (
@@ -24,7 +24,6 @@ from syncer.imagelist import (
     removed_images,
 )
 from syncer.report import render_report
-from syncer.skopeo import SkopeoOptions
 from syncer.state import State, apply_results, dump_state, load_state, merge, needs_work
 
 Log = Callable[[str], None]
@@ -145,13 +144,7 @@ def run_job(
             log(f"would copy {mapping.source} -> {mapping.destination}")
         _show_changes(config, render_files(config, prefix, {}), log)
         return 1 if work.problems else 0
-    results = sync_images(
-        plan,
-        SkopeoOptions.from_config(config),
-        concurrency=config.concurrency,
-        timeout=config.timeout,
-        log=log,
-    )
+    results = run_sync(plan, config, log)
     updates = apply_results(work.state, results, repo.head_sha())
     publish(
         repo,

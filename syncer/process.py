@@ -61,6 +61,7 @@ def run(
     timeout: float | None = None,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    input: str | None = None,
 ) -> Completed:
     """Run `argv` to the end (or `timeout` seconds) and return what it said."""
     argv = tuple(argv)
@@ -68,7 +69,7 @@ def run(
     started = time.monotonic()
     process = subprocess.Popen(
         (executable, *argv[1:]),
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -81,7 +82,7 @@ def run(
         _running.add(process)
     timed_out = False
     try:
-        stdout, stderr = process.communicate(timeout=timeout)
+        stdout, stderr = process.communicate(input, timeout=timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
         _kill_group(process, signal.SIGKILL)

@@ -1,0 +1,266 @@
+"""A small read-only registry client: manifest digests with HEAD, before anything is copied.
+
+HEAD requests do not count against Docker Hub's pull limit; GETs of manifests do. This client
+speaks the distribution token flow (anonymous and with credentials from the docker config
+file), follows the mirrors of registries.conf so it asks the host skopeo will read from, and
+backs off on HTTP 429 for the whole run. Whenever it cannot tell, it says so (None): the caller
+then copies, never skips on doubt.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import json
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from syncer.auth import Credentials, DockerAuth
+from syncer.reference import Reference
+from syncer.registries_conf import Endpoint, RegistriesConf
+
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+)
+_API_HOSTS = {"docker.io": "registry-1.docker.io"}
+_CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
+Log = Callable[[str], None]
+
+
+class Throttle:
+    """After a 429, every request of the run waits: slow down rather than hammer."""
+
+    def __init__(self, log: Log, *, cap: float = 60.0, base: float = 1.0):
+        self.log, self.cap, self.base = log, cap, base
+        self._not_before = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            delay = self._not_before - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+    def back_off(self, host: str, attempt: int, retry_after: float | None) -> None:
+        if retry_after is not None:
+            delay, why = min(self.cap, retry_after), "as Retry-After says"
+        else:
+            delay, why = min(self.cap, self.base * 2**attempt), "exponential back-off"
+        delay += random.uniform(0, delay * 0.1)  # noqa: S311  (jitter, not cryptography)
+        with self._lock:
+            self._not_before = max(self._not_before, time.monotonic() + delay)
+        self.log(f"rate limited by {host}: waiting {delay:.1f}s ({why})")
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait from Retry-After (seconds or HTTP date) or a ratelimit-reset header."""
+    value = response.headers.get("retry-after") or response.headers.get("ratelimit-reset")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _is_rate_limited(response: httpx.Response) -> bool:
+    return response.status_code == 429 or (
+        response.status_code in (403, 503) and b"toomanyrequests" in response.content
+    )
+
+
+def _challenge(header: str) -> tuple[str, dict[str, str]]:
+    scheme, _, rest = header.partition(" ")
+    return scheme.lower(), dict(_CHALLENGE_PARAM.findall(rest))
+
+
+@dataclass(frozen=True)
+class Manifest:
+    digest: str
+    media_type: str
+    body: dict[str, Any]
+
+
+class RegistryClient:
+    def __init__(
+        self,
+        *,
+        auth: DockerAuth,
+        conf: RegistriesConf,
+        insecure_hosts: Iterable[str] = (),
+        log: Log = lambda _: None,
+        timeout: float = 15.0,
+        max_tries: int = 6,
+    ):
+        self.auth, self.conf = auth, conf
+        self.insecure_hosts = {h.lower() for h in insecure_hosts}
+        self.throttle = Throttle(log)
+        self.max_tries = max_tries
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+        self._verified = httpx.Client(timeout=timeout, limits=limits)
+        # Only for hosts the user named as insecure (or registries.conf marks insecure).
+        self._unverified = httpx.Client(timeout=timeout, limits=limits, verify=False)  # noqa: S501
+        self._tokens: dict[tuple[str, str], str] = {}
+        self._schemes: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._verified.close()
+        self._unverified.close()
+
+    # Public questions -------------------------------------------------------------------
+    def destination_digest(self, ref: Reference) -> str | None:
+        """Digest of what is at the destination now (None: absent or cannot tell).
+
+        A tag+digest destination is written to its tag, so the tag is what is asked.
+        """
+        return self._head(Endpoint(ref.domain, ref.path, False), ref.tag or _manifest_ref(ref))
+
+    def source_digest(self, ref: Reference) -> str | None:
+        """Digest at the source, asked where skopeo would read it (mirrors first)."""
+        for endpoint in self.conf.endpoints(ref):
+            digest = self._head(endpoint, _manifest_ref(ref))
+            if digest is not None:
+                return digest
+        return None
+
+    def manifest(self, ref: Reference) -> Manifest | None:
+        endpoint = Endpoint(ref.domain, ref.path, False)
+        response = self._send("GET", endpoint, f"manifests/{_manifest_ref(ref)}")
+        if response is None or response.status_code != 200:
+            return None
+        digest = "sha256:" + hashlib.sha256(response.content).hexdigest()
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            return None
+        return Manifest(digest, response.headers.get("content-type", ""), body)
+
+    def blob_json(self, ref: Reference, digest: str) -> dict[str, Any] | None:
+        response = self._send("GET", Endpoint(ref.domain, ref.path, False), f"blobs/{digest}")
+        if response is None or response.status_code != 200:
+            return None
+        try:
+            data = json.loads(response.content)
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    # HTTP ------------------------------------------------------------------------------------
+    def _head(self, endpoint: Endpoint, reference: str) -> str | None:
+        response = self._send("HEAD", endpoint, f"manifests/{reference}")
+        if response is None or response.status_code != 200:
+            return None
+        digest = response.headers.get("docker-content-digest")
+        return digest if digest and digest.startswith("sha256:") else None
+
+    def _insecure(self, endpoint: Endpoint) -> bool:
+        host = endpoint.host.lower()
+        return endpoint.insecure or host in self.insecure_hosts or self.conf.is_insecure(host)
+
+    def _send(self, method: str, endpoint: Endpoint, suffix: str) -> httpx.Response | None:
+        """One request with auth and rate-limit handling; None when the host cannot be reached."""
+        host = _API_HOSTS.get(endpoint.host, endpoint.host)
+        scope = f"repository:{endpoint.path}:pull"
+        url_path = f"/v2/{endpoint.path}/{suffix}"
+        for attempt in range(self.max_tries):
+            self.throttle.wait()
+            response = self._request(method, endpoint, host, url_path, scope)
+            if response is None:
+                return None
+            if response.status_code == 401 and self._authorize(endpoint, host, scope, response):
+                response = self._request(method, endpoint, host, url_path, scope)
+                if response is None:
+                    return None
+            if _is_rate_limited(response):
+                self.throttle.back_off(host, attempt, retry_after(response))
+                continue
+            return response
+        return None
+
+    def _request(
+        self, method: str, endpoint: Endpoint, host: str, path: str, scope: str
+    ) -> httpx.Response | None:
+        headers = {"Accept": ", ".join(MANIFEST_TYPES)}
+        token = self._tokens.get((host, scope))
+        if token:
+            headers["Authorization"] = token
+        insecure = self._insecure(endpoint)
+        schemes = (
+            [self._schemes[host]]
+            if host in self._schemes
+            else (["https", "http"] if insecure else ["https"])
+        )
+        client = self._unverified if insecure else self._verified
+        for scheme in schemes:
+            try:
+                response = client.request(method, f"{scheme}://{host}{path}", headers=headers)
+            except httpx.HTTPError:
+                continue
+            with self._lock:
+                self._schemes[host] = scheme
+            return response
+        return None
+
+    def _authorize(
+        self, endpoint: Endpoint, host: str, scope: str, response: httpx.Response
+    ) -> bool:
+        """Answer a 401's challenge; True when there is a new Authorization to try."""
+        scheme, params = _challenge(response.headers.get("www-authenticate", ""))
+        credentials = self.auth.for_host(endpoint.host)
+        if scheme == "basic" and credentials:
+            value = "Basic " + _basic(credentials)
+        elif scheme == "bearer" and "realm" in params:
+            token = self._fetch_token(params, scope, credentials)
+            if token is None:
+                return False
+            value = f"Bearer {token}"
+        else:
+            return False
+        if self._tokens.get((host, scope)) == value:
+            return False  # the same credentials were refused already: do not loop
+        self._tokens[(host, scope)] = value
+        return True
+
+    def _fetch_token(
+        self, params: dict[str, str], scope: str, credentials: Credentials | None
+    ) -> str | None:
+        query = {"scope": scope, **({"service": params["service"]} if "service" in params else {})}
+        headers = {"Authorization": "Basic " + _basic(credentials)} if credentials else {}
+        try:
+            response = self._verified.get(params["realm"], params=query, headers=headers)
+            if response.status_code != 200 and params["realm"].startswith("http://"):
+                response = self._unverified.get(params["realm"], params=query, headers=headers)
+        except httpx.HTTPError:
+            return None
+        if response.status_code != 200:
+            return None
+        try:
+            data = response.json()
+        except ValueError:
+            return None
+        token = data.get("token") or data.get("access_token")
+        return str(token) if token else None
+
+
+def _basic(credentials: Credentials) -> str:
+    return base64.b64encode(f"{credentials.username}:{credentials.password}".encode()).decode()
+
+
+def _manifest_ref(ref: Reference) -> str:
+    """The manifest reference in the URL: the digest when pinned, else the tag."""
+    return ref.digest or ref.tag or "latest"

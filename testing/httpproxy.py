@@ -1,0 +1,134 @@
+"""An HTTP reverse proxy in front of a real registry, that can misbehave on purpose.
+
+Faults: answer HEAD without `Docker-Content-Digest` (a registry that cannot tell), refuse HEAD
+(405), or answer the first N manifest requests with 429 and a Retry-After.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from testing.registry import free_port
+
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"}
+
+
+class FaultyProxy:
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        head_without_digest: bool = False,
+        refuse_head: bool = False,
+        rate_limit_first: int = 0,
+        retry_after: str = "1",
+    ):
+        self.upstream = upstream
+        self.head_without_digest = head_without_digest
+        self.refuse_head = refuse_head
+        self.rate_limit_left = rate_limit_first
+        self.retry_after = retry_after
+        self.port = free_port()
+        self.requests: list[tuple[str, str, int]] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> FaultyProxy:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FaultyProxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def count(self, method: str, kind: str = "manifests") -> int:
+        return sum(1 for m, path, _ in self.requests if m == method and f"/{kind}/" in path)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _answer(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:
+                with proxy._lock:
+                    proxy.requests.append((self.command, self.path, status))
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def _fault(self) -> bool:
+                if "/manifests/" in self.path:
+                    with proxy._lock:
+                        limited = proxy.rate_limit_left > 0
+                        proxy.rate_limit_left -= int(limited)
+                    if limited:
+                        body = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"toomanyrequests: slow down"}]}'
+                        self._answer(429, {"Retry-After": proxy.retry_after}, body)
+                        return True
+                    if self.command == "HEAD" and proxy.refuse_head:
+                        self._answer(405, {})
+                        return True
+                return False
+
+            def _forward(self) -> None:
+                if self._fault():
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                conn = http.client.HTTPConnection(proxy.upstream, timeout=30)
+                try:
+                    # Header by header: a client may send several Accept headers.
+                    conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                    for key, value in self.headers.items():
+                        if key.lower() not in _HOP_BY_HOP | {"content-length"}:
+                            conn.putheader(key, value)
+                    if body is not None:
+                        conn.putheader("Content-Length", str(len(body)))
+                    conn.endheaders(body)
+                    response = conn.getresponse()
+                    data = response.read()
+                    out = {
+                        k: v
+                        for k, v in response.getheaders()
+                        if k.lower() not in _HOP_BY_HOP | {"content-length"}
+                    }
+                finally:
+                    conn.close()
+                if self.command == "HEAD":
+                    if proxy.head_without_digest:
+                        out = {k: v for k, v in out.items() if k.lower() != "docker-content-digest"}
+                    with proxy._lock:
+                        proxy.requests.append((self.command, self.path, response.status))
+                    self.send_response(response.status)
+                    for key, value in out.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", response.getheader("Content-Length", "0"))
+                    self.end_headers()
+                    return
+                self._answer(response.status, out, data)
+
+            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _forward
+
+        return Handler

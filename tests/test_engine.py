@@ -1,0 +1,188 @@
+"""Skip what is already mirrored, with HEAD requests, against real registries and skopeo."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from syncer.config import Config
+from syncer.engine import ImageResult, Status, run_sync
+from syncer.imagelist import Mapping, map_destinations, parse_list
+from testing.httpproxy import FaultyProxy
+from testing.images import make_upstream_image, push_image
+from testing.mirrors import write_registries_conf
+from testing.registry import Registry
+
+pytestmark = pytest.mark.integration
+
+IMAGE = "docker.io/library/alpine:3.19"
+OTHER = "docker.io/library/busybox:1.36"
+
+
+@pytest.fixture
+def skopeo_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Put a `skopeo` first on PATH that writes down each call, then runs the real one."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "skopeo-calls.log"
+    bin_dir.mkdir()
+    shim = bin_dir / "skopeo"
+    shim.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec /usr/bin/skopeo "$@"\n')
+    shim.chmod(shim.stat().st_mode | stat.S_IEXEC)
+    log.touch()
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
+@pytest.fixture
+def digests(tmp_path: Path, upstream: Registry) -> dict[str, str]:
+    return {
+        name: make_upstream_image(tmp_path / "oci", upstream.host, name) for name in (IMAGE, OTHER)
+    }
+
+
+def _config(tmp_path: Path, source_host: str, destination: Registry, **extra: object) -> Config:
+    conf = write_registries_conf(tmp_path / "proxy-registries.conf", source_host, destination.host)
+    return dataclasses.replace(
+        Config(root=tmp_path),
+        destination=f"{destination.host}/m",
+        registries_conf=str(conf),
+        insecure_registries=(destination.host,),
+        retry_times=0,
+        timeout=60,
+        **extra,
+    )
+
+
+def _mappings(config: Config, *lines: str) -> list[Mapping]:
+    assert config.destination
+    return map_destinations(parse_list("\n".join(lines), "l").entries, config.destination, "l")[0]
+
+
+def _sync(config: Config, *lines: str) -> tuple[list[ImageResult], list[str]]:
+    logged: list[str] = []
+    return run_sync(_mappings(config, *lines), config, logged.append), logged
+
+
+@pytest.fixture
+def proxy_factory(upstream: Registry) -> Iterator[type[FaultyProxy]]:
+    started: list[FaultyProxy] = []
+
+    class Started(FaultyProxy):
+        def __init__(self, **kwargs: object) -> None:
+            super().__init__(upstream.host, **kwargs)  # type: ignore[arg-type]
+            started.append(self.start())
+
+    yield Started
+    for proxy in started:
+        proxy.stop()
+
+
+def _mirror_first(config: Config, tmp_path: Path, destination: Registry) -> None:
+    """Copy everything once, so the destination already holds it."""
+    results, _ = _sync(config, IMAGE, OTHER)
+    assert {r.status for r in results} == {Status.COPIED}
+
+
+def test_equal_digests_are_skipped_without_any_skopeo_process(
+    tmp_path: Path,
+    digests: dict[str, str],
+    destination: Registry,
+    proxy_factory: type[FaultyProxy],
+    skopeo_calls: Path,
+) -> None:
+    proxy = proxy_factory()
+    config = _config(tmp_path, proxy.host, destination)
+    _mirror_first(config, tmp_path, destination)
+    skopeo_calls.write_text("")
+    proxy.requests.clear()
+
+    results, _ = _sync(config, IMAGE, OTHER)
+    assert [r.status for r in results] == [Status.SKIPPED, Status.SKIPPED]
+    assert [r.digest for r in results] == [digests[IMAGE], digests[OTHER]]
+    assert results[0].platforms == ("linux/amd64", "linux/arm64")
+    assert skopeo_calls.read_text() == ""
+    assert proxy.count("GET") == 0
+    assert proxy.count("HEAD") == 2
+
+
+def test_a_different_digest_is_copied(
+    tmp_path: Path,
+    digests: dict[str, str],
+    destination: Registry,
+    proxy_factory: type[FaultyProxy],
+    skopeo_calls: Path,
+) -> None:
+    config = _config(tmp_path, proxy_factory().host, destination)
+    # The destination holds another image under the same name and tag.
+    push_image(
+        tmp_path / "oci" / _layout_of(tmp_path, OTHER), "1.36", f"{destination.host}/m/{IMAGE}"
+    )
+    results, _ = _sync(config, IMAGE)
+    assert results[0].status is Status.COPIED
+    assert results[0].digest == digests[IMAGE]
+    assert "copy" in skopeo_calls.read_text()
+
+
+def _layout_of(tmp_path: Path, name: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize("fault", [{"head_without_digest": True}, {"refuse_head": True}])
+def test_when_head_cannot_tell_the_image_is_copied(
+    tmp_path: Path,
+    digests: dict[str, str],
+    destination: Registry,
+    proxy_factory: type[FaultyProxy],
+    skopeo_calls: Path,
+    fault: dict[str, bool],
+) -> None:
+    _mirror_first(_config(tmp_path, proxy_factory().host, destination), tmp_path, destination)
+    config = _config(tmp_path, proxy_factory(**fault).host, destination)
+    skopeo_calls.write_text("")
+    results, _ = _sync(config, IMAGE)
+    assert results[0].status is Status.COPIED
+    assert "copy" in skopeo_calls.read_text()
+
+
+def test_rate_limited_head_waits_as_retry_after_says_then_succeeds(
+    tmp_path: Path, digests: dict[str, str], destination: Registry, proxy_factory: type[FaultyProxy]
+) -> None:
+    _mirror_first(_config(tmp_path, proxy_factory().host, destination), tmp_path, destination)
+    proxy = proxy_factory(rate_limit_first=1, retry_after="1")
+    config = _config(tmp_path, proxy.host, destination)
+    results, logged = _sync(config, IMAGE)
+    assert results[0].status is Status.SKIPPED
+    assert any("rate limited by" in line and "Retry-After" in line for line in logged)
+    assert [status for _, _, status in proxy.requests] == [429, 200]
+
+
+def test_rate_limited_copy_backs_off_and_succeeds(
+    tmp_path: Path, digests: dict[str, str], destination: Registry, proxy_factory: type[FaultyProxy]
+) -> None:
+    proxy = proxy_factory(rate_limit_first=1, retry_after="1")
+    config = _config(tmp_path, proxy.host, destination)
+    results, _ = _sync(config, IMAGE)
+    assert results[0].status is Status.COPIED
+    # skopeo itself honours Retry-After; syncer retries a copy that still ends rate limited.
+    manifest_statuses = [status for _, path, status in proxy.requests if "/manifests/3.19" in path]
+    assert manifest_statuses[:2] == [429, 200]
+
+
+def test_digest_pinned_and_immutable_tags_never_ask_the_source(
+    tmp_path: Path, digests: dict[str, str], destination: Registry, proxy_factory: type[FaultyProxy]
+) -> None:
+    proxy = proxy_factory()
+    config = _config(tmp_path, proxy.host, destination, immutable_tags=r"^\d+\.\d+$")
+    pinned = f"alpine:3.19@{digests[IMAGE]}"
+    results, _ = _sync(config, pinned, "busybox:1.36")
+    assert [r.status for r in results] == [Status.COPIED, Status.COPIED]
+    proxy.requests.clear()
+    results, _ = _sync(config, pinned, "busybox:1.36")
+    assert [r.status for r in results] == [Status.SKIPPED, Status.SKIPPED]
+    assert proxy.requests == []
