@@ -24,12 +24,18 @@ class FaultyProxy:
         refuse_head: bool = False,
         rate_limit_first: int = 0,
         retry_after: str = "1",
+        token_auth: bool = False,
+        basic_credentials: str | None = None,
     ):
         self.upstream = upstream
         self.head_without_digest = head_without_digest
         self.refuse_head = refuse_head
         self.rate_limit_left = rate_limit_first
         self.retry_after = retry_after
+        # Distribution token flow: /v2/ wants a Bearer token that /token hands out (to
+        # anybody, or only to `basic_credentials` "user:password").
+        self.token_auth = token_auth
+        self.basic_credentials = basic_credentials
         self.port = free_port()
         self.requests: list[tuple[str, str, int]] = []
         self._lock = threading.Lock()
@@ -78,7 +84,36 @@ class FaultyProxy:
                 if self.command != "HEAD":
                     self.wfile.write(body)
 
+            def _token_endpoint(self) -> None:
+                import base64
+                import json
+
+                expected = proxy.basic_credentials
+                given = self.headers.get("Authorization", "")
+                if expected and given != "Basic " + base64.b64encode(expected.encode()).decode():
+                    self._answer(401, {"WWW-Authenticate": 'Basic realm="token"'})
+                    return
+                self._answer(
+                    200,
+                    {"Content-Type": "application/json"},
+                    json.dumps({"token": "good-token"}).encode(),
+                )
+
+            def _needs_token(self) -> bool:
+                if not proxy.token_auth or self.headers.get("Authorization") == "Bearer good-token":
+                    return False
+                challenge = f'Bearer realm="http://{proxy.host}/token",service="proxy"'
+                self._answer(
+                    401, {"WWW-Authenticate": challenge}, b'{"errors":[{"code":"UNAUTHORIZED"}]}'
+                )
+                return True
+
             def _fault(self) -> bool:
+                if self.path.startswith("/token"):
+                    self._token_endpoint()
+                    return True
+                if self._needs_token():
+                    return True
                 if "/manifests/" in self.path:
                     with proxy._lock:
                         limited = proxy.rate_limit_left > 0
@@ -100,7 +135,9 @@ class FaultyProxy:
                 conn = http.client.HTTPConnection(proxy.upstream, timeout=30)
                 try:
                     # Header by header: a client may send several Accept headers.
-                    conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                    conn.putrequest(
+                        self.command, self.path, skip_host=True, skip_accept_encoding=True
+                    )
                     for key, value in self.headers.items():
                         if key.lower() not in _HOP_BY_HOP | {"content-length"}:
                             conn.putheader(key, value)

@@ -186,3 +186,31 @@ def test_digest_pinned_and_immutable_tags_never_ask_the_source(
     results, _ = _sync(config, pinned, "busybox:1.36")
     assert [r.status for r in results] == [Status.SKIPPED, Status.SKIPPED]
     assert proxy.requests == []
+
+
+@pytest.mark.parametrize("credentials", [None, "robot:s3cret"])
+def test_head_follows_the_token_flow(
+    tmp_path: Path,
+    digests: dict[str, str],
+    destination: Registry,
+    proxy_factory: type[FaultyProxy],
+    skopeo_calls: Path,
+    credentials: str | None,
+) -> None:
+    import base64
+    import json
+
+    proxy = proxy_factory(token_auth=True, basic_credentials=credentials)
+    authfile = tmp_path / "auth.json"
+    auths = (
+        {proxy.host: {"auth": base64.b64encode(credentials.encode()).decode()}}
+        if credentials
+        else {}
+    )
+    authfile.write_text(json.dumps({"auths": auths}))
+    config = _config(tmp_path, proxy.host, destination, authfile=str(authfile))
+    _mirror_first(config, tmp_path, destination)
+    skopeo_calls.write_text("")
+    results, _ = _sync(config, IMAGE)
+    assert results[0].status is Status.SKIPPED
+    assert skopeo_calls.read_text() == ""
