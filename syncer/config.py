@@ -27,7 +27,7 @@ class Config:
     report: str = "MAPPING.md"
     state: str = "mapping.json"
     report_template: str | None = None
-    concurrency: int = 4
+    concurrency: int = 8  # copies are network-bound: see the Performance section of the README
     retry_times: int = 3
     timeout: int = 600
     authfile: str | None = None

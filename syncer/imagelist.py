@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from syncer.reference import InvalidReference, Reference, destination_for, parse
 # reported without being parsed or echoed in full.
 MAX_LINE_LENGTH = 1024
 _SHOWN_CHARS = 80
+_SPACE = re.compile(r"\s")
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def _why_invalid(text: str) -> str | None:
         return (
             f"{shown(text)} is a URL; write the reference without a scheme, e.g. quay.io/org/app:1"
         )
-    if any(c.isspace() for c in text):
+    if _SPACE.search(text):
         return f"{shown(text)} holds spaces; write one image reference a line"
     return None
 
@@ -141,11 +143,13 @@ def added_images(base: ImageList | None, head: ImageList) -> tuple[Entry, ...]:
     """Images in `head` that `base` did not have; spelling, order and comments do not count."""
     if base is None:
         return head.entries
-    return tuple(entry for entry in head.entries if entry.key not in base.keys)
+    known = base.keys
+    return tuple(entry for entry in head.entries if entry.key not in known)
 
 
 def removed_images(base: ImageList | None, head: ImageList) -> tuple[Entry, ...]:
     """Images that `base` had and `head` no longer lists (reported, never deleted)."""
     if base is None:
         return ()
-    return tuple(entry for entry in base.entries if entry.key not in head.keys)
+    listed = head.keys
+    return tuple(entry for entry in base.entries if entry.key not in listed)

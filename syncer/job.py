@@ -83,9 +83,11 @@ def diff_lists(repo: Repository, list_path: str, base: Base, head: str, display:
     return Diff(base, added_images(base_list, head_list), removed_images(base_list, head_list))
 
 
-def render_files(config: Config, prefix: str, updates: State) -> dict[str, str]:
+def render_files(
+    config: Config, prefix: str, updates: State, work: Workspace | None = None
+) -> dict[str, str]:
     """Report and state for the working tree as it is now, with `updates` merged in."""
-    work = load_workspace(config, prefix)
+    work = work or load_workspace(config, prefix)
     state = merge(work.state, updates, (str(m.source) for m in work.mappings))
     template = config.path(config.report_template) if config.report_template else None
     report = render_report(
@@ -142,7 +144,7 @@ def run_job(
     if options.dry_run:
         for mapping in plan:
             log(f"would copy {mapping.source} -> {mapping.destination}")
-        _show_changes(config, render_files(config, prefix, {}), log)
+        _show_changes(config, render_files(config, prefix, {}, work), log)
         return 1 if work.problems else 0
     results = run_sync(plan, config, log)
     updates = apply_results(work.state, results, repo.head_sha())

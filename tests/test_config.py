@@ -10,7 +10,7 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
     config = load_config(tmp_path, {}, {})
     assert config.list == "source-images.list"
     assert config.report == "MAPPING.md"
-    assert config.concurrency == 4
+    assert config.concurrency == 8
     assert config.destination is None
 
 

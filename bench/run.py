@@ -1,0 +1,241 @@
+"""Benchmark: syncer against `skopeo sync`, side by side in one run, on local registries.
+
+    python bench/run.py [--images N] [--latency-ms MS] [--rounds R] [--json OUT]
+
+An "upstream" registry sits behind a TCP proxy that adds MS milliseconds each way and is
+filled with N two-platform images under real names (docker.io, quay.io, ghcr.io through a
+registries.conf mirror). Each round starts empty destinations and runs, alternating which
+tool goes first:
+
+- first_sync:  `syncer run --all` vs `skopeo sync --all --scoped` into empty destinations;
+- noop_resync: the same again with everything in place, counting the requests that reached
+               the upstream registry during syncer's run (from its access log);
+- scale:       a 10,000-line list with a state file for all of it: `check`, `diff` and
+               `run --all --dry-run` (wall seconds, peak RSS).
+
+Prints a table and writes JSON (medians over the rounds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from testing.gitrepo import IDENTITY, git  # noqa: E402
+from testing.images import make_upstream_image  # noqa: E402
+from testing.latency import LatencyProxy  # noqa: E402
+from testing.mirrors import write_registries_conf  # noqa: E402
+from testing.registry import Registry  # noqa: E402
+
+SYNCER = (sys.executable, "-m", "syncer")
+
+
+def image_names(count: int) -> list[str]:
+    names = []
+    for i in range(count):
+        kind = i % 3
+        if kind == 0:
+            names.append(f"docker.io/library/bench{i:03d}:1.{i}")
+        elif kind == 1:
+            names.append(f"quay.io/bench/app{i:03d}:v1.{i}")
+        else:
+            names.append(f"ghcr.io/bench/tool{i:03d}:1.0.{i}")
+    return names
+
+
+def timed(argv: list[str] | tuple[str, ...], cwd: Path) -> tuple[float, int]:
+    """Wall seconds and peak RSS (MiB) of one command, which must succeed."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{err[-3000:]}")
+    return seconds, usage.ru_maxrss // 1024
+
+
+def skopeo_sync_yaml(path: Path, names: list[str]) -> Path:
+    by_registry: dict[str, dict[str, list[str]]] = {}
+    for name in names:
+        repo, _, tag = name.rpartition(":")
+        registry, _, path_ = repo.partition("/")
+        by_registry.setdefault(registry, {}).setdefault(path_, []).append(tag)
+    lines = []
+    for registry, images in by_registry.items():
+        lines.append(f"{registry}:\n  images:")
+        lines += [
+            f"    {repo}: [{', '.join(repr(t) for t in tags)}]" for repo, tags in images.items()
+        ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def syncer_repo(work: Path, names: list[str], destination: str, conf: Path) -> Path:
+    repo = work / "repo"
+    repo.mkdir(parents=True)
+    (repo / "source-images.list").write_text("\n".join(names) + "\n")
+    (repo / "syncer.yaml").write_text(
+        f"destination: {destination}\nregistries_conf: {conf}\n"
+        f"insecure_registries: [{destination.split('/')[0]}]\n"
+    )
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    git(repo, "add", ".")
+    git(repo, "commit", "--quiet", "-m", "list")
+    return repo
+
+
+def one_round(
+    work: Path, names: list[str], upstream: Registry, source_host: str, syncer_first: bool
+) -> dict[str, float]:
+    out: dict[str, float] = {}
+    with Registry(work / "dest-syncer") as dest_a, Registry(work / "dest-skopeo") as dest_b:
+        conf = write_registries_conf(
+            work / "registries.conf", source_host, dest_a.host, dest_b.host
+        )
+        repo = syncer_repo(work, names, f"{dest_a.host}/third", conf)
+        sync_yaml = skopeo_sync_yaml(work / "sync.yaml", names)
+        skopeo = (
+            "skopeo", "--registries-conf", str(conf), "sync", "--all", "--scoped",
+            "--src", "yaml", "--dest", "docker", "--dest-tls-verify=false", "--retry-times", "0",
+            str(sync_yaml), f"{dest_b.host}/third",
+        )  # fmt: skip
+        syncer = (*SYNCER, "run", "--all", "--no-push")
+        for phase in ("first_sync", "noop_resync"):
+            order = [("syncer", syncer), ("skopeo", skopeo)]
+            for tool, argv in order if syncer_first else reversed(order):
+                if tool == "syncer":
+                    upstream.clear_log()
+                out[f"{phase}.{tool}"] = timed(argv, repo)[0]
+                if tool == "syncer" and phase == "noop_resync":
+                    out["manifest_gets"] = upstream.count("GET", "manifests")
+                    out["manifest_heads"] = upstream.count("HEAD", "manifests")
+                    out["blob_gets"] = upstream.count("GET", "blobs")
+    return out
+
+
+def scale(work: Path, lines: int) -> dict[str, float]:
+    """check, diff and a dry-run plan + report over a list of `lines` images, all mirrored."""
+    repo = work / "scale"
+    repo.mkdir()
+    names = [f"quay.io/org{i % 97}/app{i}:v{i % 13}.{i % 7}.{i}" for i in range(lines)]
+    prefix = "harbor.example.com/third"
+    state = {
+        name: {
+            "source": name, "destination": f"{prefix}/{name}", "status": "copied",
+            "digest": "sha256:" + f"{i:064x}", "platforms": ["linux/amd64", "linux/arm64"],
+            "commit": "c" * 40, "reason": None, "error": None,
+        }
+        for i, name in enumerate(names)
+    }  # fmt: skip
+    (repo / "syncer.yaml").write_text(f"destination: {prefix}\n")
+    (repo / "mapping.json").write_text(
+        json.dumps({"version": 1, "images": state}, indent=2, sort_keys=True) + "\n"
+    )
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    (repo / "source-images.list").write_text("\n".join(names[:-10]) + "\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "--quiet", "-m", "base")
+    (repo / "source-images.list").write_text("\n".join(names) + "\n")
+    git(repo, "commit", "--quiet", "-am", "ten more")
+    total, peak = 0.0, 0
+    out: dict[str, float] = {}
+    for step, args in (
+        ("check", ["check"]),
+        ("diff", ["diff"]),
+        ("dry_run", ["run", "--all", "--dry-run"]),
+    ):
+        seconds, rss = timed((*SYNCER, *args), repo)
+        out[f"{step}_s"] = round(seconds, 3)
+        total += seconds
+        peak = max(peak, rss)
+    out["seconds"] = round(total, 3)
+    out["peak_rss_mb"] = peak
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="syncer vs skopeo sync")
+    parser.add_argument("--images", type=int, default=40)
+    parser.add_argument("--latency-ms", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--scale-lines", type=int, default=10_000)
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args()
+    os.environ.update(IDENTITY)
+    names = image_names(args.images)
+    rounds: list[dict[str, float]] = []
+    with tempfile.TemporaryDirectory(prefix="syncer-bench-") as tmp:
+        work = Path(tmp)
+        with Registry(work / "upstream") as upstream:
+            for name in names:
+                make_upstream_image(work / "oci", upstream.host, name)
+            with LatencyProxy("127.0.0.1", upstream.port, args.latency_ms) as proxy:
+                for r in range(args.rounds):
+                    round_dir = work / f"round-{r}"
+                    rounds.append(
+                        one_round(round_dir, names, upstream, proxy.host, syncer_first=r % 2 == 0)
+                    )
+                    print(
+                        f"round {r + 1}/{args.rounds}: {json.dumps({k: round(v, 2) for k, v in rounds[-1].items()})}",
+                        file=sys.stderr,
+                    )
+        scale_figures = scale(work, args.scale_lines)
+
+    def median(key: str) -> float:
+        return round(statistics.median(r[key] for r in rounds), 3)
+
+    result = {
+        "parameters": {"images": args.images, "latency_ms": args.latency_ms, "rounds": args.rounds,
+                       "scale_lines": args.scale_lines, "cpus": os.cpu_count()},
+        "first_sync": {"syncer_s": median("first_sync.syncer"), "skopeo_sync_s": median("first_sync.skopeo")},
+        "noop_resync": {
+            "syncer_s": median("noop_resync.syncer"), "skopeo_sync_s": median("noop_resync.skopeo"),
+            "source_manifest_gets": int(median("manifest_gets")),
+            "source_manifest_heads": int(median("manifest_heads")),
+            "source_blob_gets": int(median("blob_gets")),
+        },
+        "scale": scale_figures,
+    }  # fmt: skip
+    for key in ("first_sync", "noop_resync"):
+        figures = result[key]
+        figures["ratio"] = round(figures["skopeo_sync_s"] / figures["syncer_s"], 2)
+    print(table(result))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def table(result: dict[str, dict[str, float]]) -> str:
+    p = result["parameters"]
+    f, n, s = result["first_sync"], result["noop_resync"], result["scale"]
+    rows = [
+        f"{p['images']} two-platform images, {p['latency_ms']:g} ms each way, median of {p['rounds']} rounds",
+        "",
+        "| measure | syncer | skopeo sync | ratio |",
+        "|---|---|---|---|",
+        f"| first_sync (s) | {f['syncer_s']} | {f['skopeo_sync_s']} | {f['ratio']} |",
+        f"| noop_resync (s) | {n['syncer_s']} | {n['skopeo_sync_s']} | {n['ratio']} |",
+        "",
+        f"noop_resync requests at the source (syncer): manifest GETs {n['source_manifest_gets']}, "
+        f"manifest HEADs {n['source_manifest_heads']}, blob GETs {n['source_blob_gets']}",
+        f"scale ({p['scale_lines']} lines): check {s['check_s']} s, diff {s['diff_s']} s, "
+        f"run --all --dry-run {s['dry_run_s']} s; total {s['seconds']} s, peak RSS {s['peak_rss_mb']} MB",
+    ]
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
