@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,12 @@ class CiContext:
     merge_base_sha: str | None = None  # MR/PR target's base
     job_url: str | None = None
     push_user: str = "oauth2"  # user name that goes with a token on an https remote
+    shard: tuple[int, int] | None = None  # (index, total), 1-based
+    api_url: str | None = None
+    project: str | None = None  # GitLab project id, GitHub owner/name
+    merge_request: str | None = None  # GitLab MR iid, GitHub PR number
+    summary_file: str | None = None  # GitHub's $GITHUB_STEP_SUMMARY
+    comment_token: str | None = field(default=None, repr=False)  # to post the MR/PR comment
 
 
 _GITLAB_EVENTS = {
@@ -46,6 +52,12 @@ _GITHUB_EVENTS = {
 }
 
 
+def _shard(index: str | None, total: str | None) -> tuple[int, int] | None:
+    if index and total and index.isdigit() and total.isdigit() and 1 <= int(index) <= int(total):
+        return int(index), int(total)
+    return None
+
+
 def _gitlab(env: Mapping[str, str]) -> CiContext:
     return CiContext(
         provider="gitlab",
@@ -59,6 +71,11 @@ def _gitlab(env: Mapping[str, str]) -> CiContext:
         merge_base_sha=env.get("CI_MERGE_REQUEST_DIFF_BASE_SHA") or None,
         job_url=env.get("CI_JOB_URL") or None,
         push_user="oauth2",
+        shard=_shard(env.get("CI_NODE_INDEX"), env.get("CI_NODE_TOTAL")),
+        api_url=env.get("CI_API_V4_URL") or None,
+        project=env.get("CI_PROJECT_ID") or None,
+        merge_request=env.get("CI_MERGE_REQUEST_IID") or None,
+        comment_token=env.get("SYNCER_COMMENT_TOKEN") or None,
     )
 
 
@@ -91,6 +108,13 @@ def _github(env: Mapping[str, str]) -> CiContext:
         merge_base_sha=(pull.get("base") or {}).get("sha") if isinstance(pull, dict) else None,
         job_url=f"{server}/{name}/actions/runs/{run}" if server and name and run else None,
         push_user="x-access-token",
+        # A workflow's matrix passes its shard in these two variables (see .github/workflows).
+        shard=_shard(env.get("SYNCER_SHARD_INDEX"), env.get("SYNCER_SHARD_TOTAL")),
+        api_url=env.get("GITHUB_API_URL") or None,
+        project=name or None,
+        merge_request=str(pull["number"]) if isinstance(pull, dict) and "number" in pull else None,
+        summary_file=env.get("GITHUB_STEP_SUMMARY") or None,
+        comment_token=env.get("SYNCER_COMMENT_TOKEN") or env.get("GITHUB_TOKEN") or None,
     )
 
 

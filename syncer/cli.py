@@ -165,6 +165,29 @@ def _repository(config: Config, ci: Any) -> Any:
     return Repository(config.root, push_user=ci.push_user)
 
 
+ShardOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        help="Sync only shard I of N (I/N), or 'auto' for the CI's own (GitLab CI_NODE_INDEX/"
+        "CI_NODE_TOTAL; GitHub SYNCER_SHARD_INDEX/SYNCER_SHARD_TOTAL). Writes --results "
+        "instead of committing.",
+    ),
+]
+
+
+def _shard(text: str | None, context: Any) -> Any:
+    from syncer.shard import Shard
+
+    if text is None:
+        return None
+    if text == "auto":
+        if context.shard is None:
+            raise UsageError("--shard auto: this CI job has no shard index and total")
+        return Shard(*context.shard)
+    return Shard.parse(text)
+
+
 @app.command("run")
 def run(
     base: BaseOpt = None,
@@ -177,6 +200,11 @@ def run(
     no_push: Annotated[
         bool, typer.Option("--no-push", help="Commit the report, do not push.")
     ] = False,
+    shard: ShardOpt = None,
+    results: Annotated[
+        Path | None,
+        typer.Option("--results", help="Write the results here (JSON) instead of committing."),
+    ] = None,
     list_: ListOpt = None,
     dest: DestOpt = None,
     repo: RepoOpt = Path(),
@@ -191,8 +219,91 @@ def run(
 
     config = _config(repo, list=list_, destination=dest)
     context = ci_module.detect(os.environ)
-    options = RunOptions(base=base, everything=everything, dry_run=dry_run, push=not no_push)
+    chosen = _shard(shard, context)
+    if chosen is not None and results is None:
+        results = Path(f"syncer-results-{chosen.index}-of-{chosen.total}.json")
+    options = RunOptions(
+        base=base,
+        everything=everything,
+        dry_run=dry_run,
+        push=not no_push,
+        shard=chosen,
+        results_file=results,
+    )
     return run_job(config, _repository(config, context), context, options, _log, warn)
+
+
+@app.command("report")
+def report(
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Results files of the shards.", show_default=False)
+    ] = None,
+    merge: Annotated[
+        bool, typer.Option("--merge", help="Fold the results FILES of the shards into the state.")
+    ] = False,
+    no_push: Annotated[
+        bool, typer.Option("--no-push", help="Commit the report, do not push.")
+    ] = False,
+    list_: ListOpt = None,
+    dest: DestOpt = None,
+    repo: RepoOpt = Path(),
+) -> int:
+    """Render MAPPING.md from mapping.json, commit and push it (once) if it changed.
+
+    With --merge, first fold the results files that `run --shard` wrote into the state:
+    `syncer report --merge results/*.json`.
+    """
+    from syncer import ci as ci_module
+    from syncer.job import merge_job
+
+    if merge != bool(files):
+        raise UsageError("give results files together with --merge, and --merge with files")
+    config = _config(repo, list=list_, destination=dest)
+    context = ci_module.detect(os.environ)
+    return merge_job(config, _repository(config, context), context, files or [], not no_push, _log)
+
+
+@app.command("plan")
+def plan(
+    base: BaseOpt = None,
+    comment: Annotated[
+        bool,
+        typer.Option(
+            "--comment/--no-comment",
+            help="Post or update the plan as one MR/PR comment when SYNCER_COMMENT_TOKEN "
+            "(or GITHUB_TOKEN on GitHub) is set.",
+        ),
+    ] = True,
+    as_json: JsonOpt = False,
+    list_: ListOpt = None,
+    dest: DestOpt = None,
+    repo: RepoOpt = Path(),
+) -> int:
+    """Validate a merge request: the list is valid and every source it adds exists.
+
+    Prints a markdown plan (source, destination, platforms), appends it to
+    $GITHUB_STEP_SUMMARY on GitHub, and posts it as an MR/PR comment. Exit 1 when anything
+    added is invalid or missing.
+    """
+    from syncer import ci as ci_module
+    from syncer.comments import CommentError, upsert_comment
+    from syncer.job import plan_job
+    from syncer.plan import plan_json, render_plan
+
+    config = _config(repo, list=list_, destination=dest)
+    context = ci_module.detect(os.environ)
+    rows, problems, base_why = plan_job(config, _repository(config, context), context, base, warn)
+    text = render_plan(rows, problems, base_why)
+    typer.echo(plan_json(rows, problems) if as_json else text)
+    if context.summary_file:
+        with open(context.summary_file, "a", encoding="utf-8") as summary:
+            summary.write(text)
+    if comment and context.comment_token and context.merge_request:
+        try:
+            _log(f"plan comment {upsert_comment(context, text)}")
+        except CommentError as exc:
+            warn(str(exc))
+    return 1 if problems or any(r.problem for r in rows) else 0
 
 
 @app.command("diff")

@@ -131,6 +131,19 @@ class Repository:
             return False
         return self.has_commit(sha)
 
+    def push_target(self) -> str:
+        """`origin`, or its URL without embedded credentials when SYNCER_PUSH_TOKEN is set.
+
+        A CI checkout's origin URL carries the job's own token (GitLab: gitlab-ci-token),
+        which git would use before asking the credential helper that has ours.
+        """
+        if TOKEN_VARIABLE not in self._env or not self.has_remote("origin"):
+            return "origin"
+        url = self.repo.remotes.origin.url
+        if not url.startswith(("https://", "http://")):
+            return "origin"
+        return _URL_CREDENTIALS.sub(r"\1", url)
+
     def current_branch(self) -> str | None:
         return None if self.repo.head.is_detached else str(self.repo.active_branch.name)
 
@@ -144,10 +157,17 @@ class Base:
 
 
 def find_base(repo: Repository, explicit: str | None, ci: CiContext, log: Log) -> Base:
+    """What the list is compared with: --base, the MR's base, the push's before SHA, HEAD~1."""
     if explicit:
         if not repo.has_commit(explicit) and not repo.fetch_commit(explicit):
             raise GitError(f"--base {explicit}: no such commit")
         return Base(repo.resolve(explicit), f"--base {explicit}")
+    if ci.event == "merge_request" and ci.merge_base_sha:
+        sha = ci.merge_base_sha
+        if repo.has_commit(sha) or repo.fetch_commit(sha):
+            return Base(sha, f"the merge request's base ({sha[:10]})")
+        log(f"merge request base {sha[:10]} cannot be fetched: every image is checked")
+        return Base(None, "merge request base missing: whole list")
     before = ci.before_sha
     if ci.event == "push" and before is not None:
         if before == ZERO_SHA:
@@ -205,7 +225,7 @@ def publish(
             log("HEAD is detached and no branch is known: committed, not pushed")
             return sha
         try:
-            repo.git("push", "origin", f"HEAD:refs/heads/{branch}")
+            repo.git("push", repo.push_target(), f"HEAD:refs/heads/{branch}")
             log(f"pushed {sha[:10]} to {branch}")
             return sha
         except GitError as error:

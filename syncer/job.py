@@ -23,7 +23,9 @@ from syncer.imagelist import (
     parse_list,
     removed_images,
 )
+from syncer.plan import PlanRow, make_plan
 from syncer.report import render_report
+from syncer.shard import Shard, dump_results, load_results
 from syncer.state import State, apply_results, dump_state, load_state, merge, needs_work
 
 Log = Callable[[str], None]
@@ -35,6 +37,8 @@ class RunOptions:
     everything: bool = False
     dry_run: bool = False
     push: bool = True
+    shard: Shard | None = None
+    results_file: Path | None = None  # write results here instead of committing
 
 
 @dataclass(frozen=True)
@@ -141,25 +145,94 @@ def run_job(
         wanted = {e.key for e in diff.added} | pending
         log(f"{len(diff.added)} new since {base.why}; {len(wanted)} to sync")
     plan = [m for m in work.mappings if str(m.source) in wanted]
+    if options.shard:
+        plan = [m for m in plan if options.shard.owns(str(m.source))]
+        log(f"shard {options.shard}: {len(plan)} of them")
     if options.dry_run:
         for mapping in plan:
-            log(f"would copy {mapping.source} -> {mapping.destination}")
+            log(f"would sync {mapping.source} -> {mapping.destination}")
         _show_changes(config, render_files(config, prefix, {}, work), log)
         return 1 if work.problems else 0
     results = run_sync(plan, config, log)
-    updates = apply_results(work.state, results, repo.head_sha())
+    if options.results_file:
+        write_text(options.results_file, dump_results(results, repo.head_sha(), options.shard))
+        log(f"results: {options.results_file}")
+    else:
+        _publish(
+            config,
+            repo,
+            ci,
+            apply_results(work.state, results, repo.head_sha()),
+            results,
+            options.push,
+            log,
+        )
+    failed = sum(r.status is Status.FAILED for r in results)
+    if failed:
+        warn(f"{failed} of {len(results)} images failed")
+    return 1 if failed or work.problems else 0
+
+
+def write_text(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise SyncerError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+def _publish(
+    config: Config,
+    repo: Repository,
+    ci: CiContext,
+    updates: State,
+    results: list[ImageResult],
+    push: bool,
+    log: Log,
+) -> None:
+    prefix = config.require_destination()
     publish(
         repo,
         render=lambda: render_files(config, prefix, updates),
         message=_commit_message(results),
         author=Identity(config.git_author_name, config.git_author_email),
         branch=ci.branch or repo.current_branch(),
-        push=options.push,
+        push=push,
         tries=config.push_tries,
         log=log,
     )
     log(f"report: {config.path(config.report)}")
-    failed = sum(r.status is Status.FAILED for r in results)
-    if failed:
-        warn(f"{failed} of {len(results)} images failed")
-    return 1 if failed or work.problems else 0
+
+
+def merge_job(
+    config: Config, repo: Repository, ci: CiContext, files: list[Path], push: bool, log: Log
+) -> int:
+    """Fold the results files of several shards into the state, render, commit once."""
+    prefix = config.require_destination()
+    work = load_workspace(config, prefix)
+    updates: State = {}
+    everything: list[ImageResult] = []
+    for path in files:
+        text = _read(path)
+        if text is None:
+            raise SyncerError(f"{path}: no such results file")
+        commit, results = load_results(text, str(path))
+        updates.update(apply_results(work.state, results, commit))
+        everything += results
+    log(f"merging {len(everything)} results from {len(files)} files")
+    _publish(config, repo, ci, updates, everything, push, log)
+    return 1 if any(r.status is Status.FAILED for r in everything) else 0
+
+
+def plan_job(
+    config: Config, repo: Repository, ci: CiContext, base_rev: str | None, log: Log
+) -> tuple[list[PlanRow], list[Problem], str]:
+    """What a merge request adds: every list problem, and each new source inspected."""
+    prefix = config.require_destination()
+    work = load_workspace(config, prefix)
+    base = find_base(repo, base_rev, ci, log)
+    diff = diff_lists(repo, repo.relative(config.list_path), base, "HEAD", config.list)
+    added = {e.key for e in diff.added}
+    mappings = [m for m in work.mappings if str(m.source) in added]
+    problems = sorted([*work.problems, *work.images.duplicates], key=lambda p: p.line)
+    return make_plan(mappings, config), problems, base.why

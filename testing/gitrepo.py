@@ -38,6 +38,7 @@ class Remote:
         git(self.human, "pull", "--quiet", "--rebase", "origin", "main") if self.head() else None
         before = self.head() or "0" * 40
         for name, text in files.items():
+            (self.human / name).parent.mkdir(parents=True, exist_ok=True)
             (self.human / name).write_text(text)
         git(self.human, "add", "--", *files)
         git(self.human, "commit", "--quiet", "-m", message)

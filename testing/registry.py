@@ -111,5 +111,9 @@ class Registry:
             if verb == method and f"/{kind}/" in path and repo_contains in path
         )
 
+    def count_exact(self, method: str, path: str) -> int:
+        """Requests for exactly this path, e.g. /v2/docker.io/library/alpine/manifests/3.19."""
+        return sum(1 for verb, got, _ in self.requests() if verb == method and got == path)
+
     def clear_log(self) -> None:
         self.access_log.write_bytes(b"")

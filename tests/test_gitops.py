@@ -9,16 +9,12 @@ from pathlib import Path
 import pytest
 
 from syncer.cli import main
-from testing.gitrepo import IDENTITY, Remote, git
+from testing.gitrepo import Remote, git
 from testing.images import digest_of, inspect_raw, make_upstream_image
-from testing.mirrors import write_registries_conf
 from testing.registry import Registry
+from testing.scenario import ALPINE, OPERATOR, PAUSE, syncer_yaml
 
 pytestmark = pytest.mark.integration
-
-ALPINE = "docker.io/library/alpine:3.19"
-PAUSE = "registry.k8s.io/pause:3.9"
-OPERATOR = "quay.io/prometheus-operator/prometheus-operator:v0.47.0"
 
 
 class Job:
@@ -48,40 +44,6 @@ class Job:
         for key, value in env.items():
             self.monkeypatch.setenv(key, value)
         return main(["run", "-C", str(workdir), *args]), str(workdir)
-
-
-@pytest.fixture(autouse=True)
-def _identity(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in IDENTITY.items():
-        monkeypatch.setenv(key, value)
-
-
-@pytest.fixture
-def conf(tmp_path: Path, upstream: Registry, destination: Registry) -> Path:
-    return write_registries_conf(tmp_path / "registries.conf", upstream.host, destination.host)
-
-
-def syncer_yaml(destination: Registry, conf: Path) -> str:
-    return (
-        f"destination: {destination.host}/third\n"
-        f"registries_conf: {conf}\n"
-        f"insecure_registries: [{destination.host}]\n"
-        "retry_times: 0\n"
-        "timeout: 60\n"
-    )
-
-
-@pytest.fixture
-def images(tmp_path: Path, upstream: Registry) -> dict[str, str]:
-    return {
-        name: make_upstream_image(tmp_path / "oci", upstream.host, name)
-        for name in (ALPINE, PAUSE, OPERATOR)
-    }
-
-
-@pytest.fixture
-def remote(tmp_path: Path, destination: Registry, conf: Path) -> Remote:
-    return Remote(tmp_path, {"syncer.yaml": syncer_yaml(destination, conf)})
 
 
 @pytest.fixture
@@ -240,7 +202,7 @@ def test_dry_run_touches_nothing(
     code, workdir = job.run("0" * 40, sha, "--dry-run")
     assert code == 0
     out = capsys.readouterr().out
-    assert f"would copy {ALPINE}" in out
+    assert f"would sync {ALPINE}" in out
     assert "+++ MAPPING.md" in out
     assert upstream.requests() == []
     assert remote.log() == commits
