@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from syncer.ci import ZERO_SHA, detect
 from testing.cijobs import ROOT, run_github_job, run_gitlab_job
 from testing.gitrepo import Remote, git
 from testing.registry import Registry, free_port
-from testing.scenario import ALPINE, OPERATOR, PAUSE
+from testing.scenario import ALPINE, OPERATOR, PAUSE, syncer_yaml
 
 BIN = Path(sys.executable).parent
 WORKFLOWS = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
@@ -296,3 +298,50 @@ def test_github_pull_request_plan_goes_to_summary_and_one_comment(
     assert OPERATOR in comment
     assert ALPINE not in comment  # only what the PR adds
     assert summary.read_text().count("### syncer plan") == 2
+
+
+GITLAB_CI_LOCAL = ROOT / ".tools" / "node_modules" / ".bin" / "gitlab-ci-local"
+
+
+@pytest.mark.integration
+def test_gitlab_push_job_runs_under_gitlab_ci_local(
+    tmp_path: Path, destination: Registry, conf: Path, images: dict[str, str]
+) -> None:
+    """The push job of .gitlab-ci.yml itself, its script lines in a shell with GitLab's variables.
+
+    gitlab-ci-local's shell executor cannot run `image:` (no Docker here), so those keys go.
+    """
+    if not GITLAB_CI_LOCAL.exists():
+        pytest.fail("gitlab-ci-local is not installed (ci/setup.sh installs it)")
+    pipeline = yaml.safe_load((ROOT / ".gitlab-ci.yml").read_text())
+    pipeline["variables"].pop("SYNCER_JOB_IMAGE")
+    pipeline[".syncer"].pop("image")
+    remote = Remote(
+        tmp_path,
+        {
+            "syncer.yaml": syncer_yaml(destination, conf),
+            ".gitlab-ci.yml": yaml.safe_dump(pipeline, sort_keys=False),
+            "ci/job-setup.sh": (ROOT / "ci" / "job-setup.sh").read_text(),
+        },
+    )
+    before, sha = remote.commit({"source-images.list": "alpine:3.19\n"}, "add alpine")
+    checkout = remote.checkout(tmp_path / "ci", sha)
+    variables = {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BEFORE_SHA": before,
+                 "CI_COMMIT_BRANCH": "main", "CI_DEFAULT_BRANCH": "main"}  # fmt: skip
+    argv = [str(GITLAB_CI_LOCAL), "--shell-isolation"]
+    for key, value in variables.items():
+        argv += ["--variable", f"{key}={value}"]
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(
+        [*argv, "sync"],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS  sync" in result.stdout
+    assert remote.log()[0].endswith("[skip ci]")
+    assert set(json.loads(remote.show("main", "mapping.json"))["images"]) == {ALPINE}
