@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Set up everything syncer and its tests need on Debian/Ubuntu: skopeo, the CNCF registry,
-# git, and a virtual environment (.venv) with the package installed. Safe to run again.
+# Set up everything syncer needs on Debian/Ubuntu: skopeo, the CNCF registry, git, and a
+# virtual environment (.venv) with the package installed. With --test, also what the tests
+# need (pytest & co., gitlab-ci-local). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for_tests=false
+[ "${1:-}" = "--test" ] && for_tests=true
 
 packages=(skopeo docker-registry git ca-certificates rsync)
 missing=()
@@ -20,6 +23,10 @@ fi
 
 python="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
+if ! $for_tests; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e .
+  exit 0
+fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
 # gitlab-ci-local runs our .gitlab-ci.yml jobs in tests (4.60.1: the last for Node 20).

@@ -287,7 +287,7 @@ def plan(
     """
     from syncer import ci as ci_module
     from syncer.comments import CommentError, upsert_comment
-    from syncer.job import plan_job
+    from syncer.job import append_summary, plan_job
     from syncer.plan import plan_json, render_plan
 
     config = _config(repo, list=list_, destination=dest)
@@ -295,9 +295,7 @@ def plan(
     rows, problems, base_why = plan_job(config, _repository(config, context), context, base, warn)
     text = render_plan(rows, problems, base_why)
     typer.echo(plan_json(rows, problems) if as_json else text)
-    if context.summary_file:
-        with open(context.summary_file, "a", encoding="utf-8") as summary:
-            summary.write(text)
+    append_summary(context, text)
     if comment and context.comment_token and context.merge_request:
         try:
             _log(f"plan comment {upsert_comment(context, text)}")

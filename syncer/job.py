@@ -24,7 +24,7 @@ from syncer.imagelist import (
     removed_images,
 )
 from syncer.plan import PlanRow, make_plan
-from syncer.report import render_report
+from syncer.report import render_report, results_summary
 from syncer.shard import Shard, dump_results, load_results
 from syncer.state import State, apply_results, dump_state, load_state, merge, needs_work
 
@@ -154,6 +154,7 @@ def run_job(
         _show_changes(config, render_files(config, prefix, {}, work), log)
         return 1 if work.problems else 0
     results = run_sync(plan, config, log)
+    append_summary(ci, results_summary(results, ci.job_url))
     if options.results_file:
         write_text(options.results_file, dump_results(results, repo.head_sha(), options.shard))
         log(f"results: {options.results_file}")
@@ -171,6 +172,16 @@ def run_job(
     if failed:
         warn(f"{failed} of {len(results)} images failed")
     return 1 if failed or work.problems else 0
+
+
+def append_summary(ci: CiContext, text: str) -> None:
+    """Add to the CI job's summary page where the provider has one (GitHub)."""
+    if ci.summary_file:
+        try:
+            with open(ci.summary_file, "a", encoding="utf-8") as summary:
+                summary.write(text)
+        except OSError as exc:
+            raise SyncerError(f"{ci.summary_file}: cannot write: {exc.strerror}") from None
 
 
 def write_text(path: Path, text: str) -> None:
@@ -220,6 +231,7 @@ def merge_job(
         updates.update(apply_results(work.state, results, commit))
         everything += results
     log(f"merging {len(everything)} results from {len(files)} files")
+    append_summary(ci, results_summary(everything, ci.job_url))
     _publish(config, repo, ci, updates, everything, push, log)
     return 1 if any(r.status is Status.FAILED for r in everything) else 0
 

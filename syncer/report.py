@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from syncer.engine import ImageResult, Status
 from syncer.imagelist import Mapping
 from syncer.state import State
 
@@ -101,3 +102,16 @@ def render_report(
         list_file=list_file,
         state_file=state_file,
     )
+
+
+def results_summary(results: Sequence[ImageResult], job_url: str | None = None) -> str:
+    """A few markdown lines for a CI job's summary page: counts and what failed."""
+    counts = ", ".join(f"{sum(r.status is s for r in results)} {s.value}" for s in Status)
+    lines = ["### syncer", "", f"{len(results)} images: {counts}."]
+    failed = [r for r in results if r.status is Status.FAILED]
+    if failed:
+        lines.append("")
+        lines += [f"- `{r.source}`: {cell(r.reason or '')}: {cell(r.error or '')}" for r in failed]
+    if job_url:
+        lines += ["", f"Job: {job_url}"]
+    return "\n".join(lines) + "\n"

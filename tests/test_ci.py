@@ -217,6 +217,7 @@ def test_github_push_job_reads_before_from_the_event_file(
     assert result.returncode == 0, result.stdout + result.stderr
     assert upstream.count("GET", "manifests", "alpine") == 0
     assert set(json.loads(remote.show("main", "mapping.json"))["images"]) == {ALPINE, OPERATOR}
+    assert "1 images: 1 copied, 0 skipped, 0 failed." in (tmp_path / "summary.md").read_text()
 
 
 class FakeGitHub:
