@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -376,8 +378,52 @@ def _root(
     """Mirror the container images named in source-images.list into a private registry."""
 
 
+class _Signals:
+    """SIGTERM/SIGINT stop the children and let the job record what really happened.
+
+    A CI system stops a job with SIGTERM and kills it a little later: the copies in flight are
+    stopped (and marked failed), no new one starts, and the state and report are still written.
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Signals:
+        from syncer import process
+
+        process.reset()
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        from syncer import process
+
+        if self.received is not None:  # a second signal: stop waiting
+            raise KeyboardInterrupt
+        self.received = signum
+        typer.echo(
+            f"syncer: {signal.Signals(signum).name}: stopping the copies in flight; "
+            "recording what is done",
+            err=True,
+        )
+        process.stop_all()
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run a command and turn every expected failure into one line + exit code."""
+    with _Signals() as signals:
+        code = _run(argv)
+    return 128 + signals.received if signals.received else code
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         result = app(args=argv, prog_name="syncer", standalone_mode=False)
     except typer.Exit as exc:

@@ -21,6 +21,7 @@ from typing import Any
 from syncer import process
 from syncer.auth import DockerAuth
 from syncer.config import Config
+from syncer.errors import UsageError
 from syncer.imagelist import Mapping
 from syncer.reference import Reference
 from syncer.registries_conf import RegistriesConf
@@ -137,6 +138,11 @@ class Copier:
             command = copy_command(mapping.source, mapping.destination, self.options, digestfile)
             done = process.run(command, timeout=self.timeout)
             copied_digest = digestfile.read_text().strip() if digestfile.exists() else None
+        if not done.ok and process.stopping():
+            return ImageResult(
+                source, destination, Status.FAILED, done.seconds,
+                reason=Reason.INTERRUPTED.value, error="stopped by a signal before it finished",
+            )  # fmt: skip
         if not done.ok:
             reason, error = classify_failure(done.stderr, timed_out=done.timed_out)
             if reason is Reason.TIMEOUT:
@@ -152,6 +158,11 @@ class Copier:
         )
 
     def sync(self, mapping: Mapping, copy_slots: Semaphore) -> ImageResult:
+        if process.stopping():
+            return ImageResult(
+                str(mapping.source), str(mapping.destination), Status.FAILED,
+                reason=Reason.INTERRUPTED.value, error="not started: syncer was stopped",
+            )  # fmt: skip
         started = time.monotonic()
         digest = self.current_digest(mapping)
         if digest is not None:
@@ -166,6 +177,8 @@ class Copier:
                 platforms=platforms,
             )
         with copy_slots:
+            if process.stopping():
+                return self.sync(mapping, copy_slots)
             return self.copy(mapping)
 
 
@@ -203,6 +216,10 @@ def sync_images(
 
 def make_copier(config: Config, log: Log) -> Copier:
     options = SkopeoOptions.from_config(config)
+    if options.authfile and not Path(options.authfile).is_file():
+        raise UsageError(f"authfile {options.authfile}: no such file")
+    for host in config.insecure_registries:
+        log(f"TLS verification is off for {host} (insecure_registries)")
     client = RegistryClient(
         auth=DockerAuth.from_authfile(options.authfile),
         conf=RegistriesConf.load(options.registries_conf),

@@ -22,6 +22,7 @@ from syncer.errors import SyncerError
 _INSTALL_HINTS = {"skopeo": "apt-get install skopeo", "git": "apt-get install git"}
 _running: set[subprocess.Popen[str]] = set()
 _lock = threading.Lock()
+_stopping = threading.Event()
 
 
 class ProgramNotFound(SyncerError):
@@ -66,6 +67,8 @@ def run(
     """Run `argv` to the end (or `timeout` seconds) and return what it said."""
     argv = tuple(argv)
     executable = which(argv[0])
+    if _stopping.is_set():
+        return Completed(argv, -signal.SIGTERM, "", "not started: syncer is stopping", 0.0)
     started = time.monotonic()
     process = subprocess.Popen(
         (executable, *argv[1:]),
@@ -80,6 +83,8 @@ def run(
     )
     with _lock:
         _running.add(process)
+    if _stopping.is_set():  # stop_all ran between our start and our registration
+        _kill_group(process, signal.SIGTERM)
     timed_out = False
     try:
         stdout, stderr = process.communicate(input, timeout=timeout)
@@ -96,8 +101,18 @@ def run(
 
 
 def stop_all(sig: int = signal.SIGTERM) -> None:
-    """Stop every child still running (and its children)."""
+    """Stop every child still running (and its children), and start no new one."""
+    _stopping.set()
     with _lock:
         running = list(_running)
     for process in running:
         _kill_group(process, sig)
+
+
+def stopping() -> bool:
+    return _stopping.is_set()
+
+
+def reset() -> None:
+    """Allow children again (a new command in the same process, as tests do)."""
+    _stopping.clear()

@@ -90,6 +90,7 @@ class Reason(str, enum.Enum):
     TLS = "TLS"
     NETWORK = "network"
     TIMEOUT = "timeout"
+    INTERRUPTED = "interrupted"
     OTHER = "other"
 
 
