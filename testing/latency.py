@@ -68,7 +68,9 @@ class LatencyProxy:
         self._writers.add(server_w)
         try:
             await asyncio.gather(
-                self._pipe(client_r, server_w), self._pipe(server_r, client_w), return_exceptions=True
+                self._pipe(client_r, server_w),
+                self._pipe(server_r, client_w),
+                return_exceptions=True,
             )
         finally:
             for writer in (client_w, server_w):

@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -25,10 +26,18 @@ def free_port() -> int:
 class Registry:
     """One registry process with its own storage; its stdout (the access log) goes to a file."""
 
-    def __init__(self, workdir: Path, *, htpasswd: Path | None = None, port: int | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        htpasswd: Path | None = None,
+        port: int | None = None,
+        tls: tuple[Path, Path] | None = None,  # certificate, key: serve HTTPS
+    ):
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.htpasswd = htpasswd
+        self.tls = tls
         self.port = port or free_port()
         self.access_log = workdir / "access.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -41,13 +50,14 @@ class Registry:
         auth = (
             f"auth: {{htpasswd: {{realm: test, path: {self.htpasswd}}}}}\n" if self.htpasswd else ""
         )
+        tls = f", tls: {{certificate: {self.tls[0]}, key: {self.tls[1]}}}" if self.tls else ""
         config = self.workdir / "config.yml"
         config.write_text(
             "version: 0.1\n"
             "log: {level: error}\n"
             f"storage: {{filesystem: {{rootdirectory: {self.workdir / 'storage'}}}, "
             "delete: {enabled: true}}\n"
-            f"http: {{addr: {self.host}, secret: testsecret}}\n" + auth
+            f"http: {{addr: {self.host}, secret: testsecret{tls}}}\n" + auth
         )
         return config
 
@@ -69,7 +79,10 @@ class Registry:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"registry exited: {self.access_log.read_text()[-2000:]}")
             try:
-                urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1)
+                scheme = "https" if self.tls else "http"
+                context = ssl._create_unverified_context() if self.tls else None  # noqa: S323
+                url = f"{scheme}://{self.host}/v2/"  # always http(s) on loopback
+                urllib.request.urlopen(url, timeout=1, context=context)  # noqa: S310
                 return
             except urllib.error.HTTPError as exc:
                 if exc.code == 401:  # password-protected: up and asking for credentials
@@ -117,3 +130,15 @@ class Registry:
 
     def clear_log(self) -> None:
         self.access_log.write_bytes(b"")
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that nobody trusts: what a TLS check must refuse."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key

@@ -264,7 +264,7 @@ def test_sigterm_half_way_stops_children_records_the_truth_and_the_next_run_comp
             if line.startswith("[1/8]"):
                 break
         job.send_signal(signal.SIGTERM)
-        out, err = job.communicate(timeout=60)
+        _, err = job.communicate(timeout=60)
         assert job.returncode == 128 + signal.SIGTERM, err
         assert "SIGTERM" in err
         assert _skopeo_pids(destination.host) == []
