@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,6 +20,11 @@ from syncer import __version__
 from syncer.config import Config, load_config
 from syncer.errors import SyncerError, UsageError
 from syncer.imagelist import ImageList, Mapping, Problem, map_destinations, parse_list
+
+if TYPE_CHECKING:  # imported where used: a command pays only for what it needs
+    from syncer.ci import CiContext
+    from syncer.git import Repository
+    from syncer.shard import Shard
 
 app = typer.Typer(
     help="Mirror the container images named in source-images.list into a private registry.",
@@ -147,6 +152,7 @@ def check(
     return 1 if problems else 0
 
 
+NoPushOpt = Annotated[bool, typer.Option("--no-push", help="Commit the report, do not push.")]
 BaseOpt = Annotated[
     str | None,
     typer.Option(
@@ -161,10 +167,14 @@ def _log(message: str) -> None:
     typer.echo(message)
 
 
-def _repository(config: Config, ci: Any) -> Any:
+def _in_repository(repo: Path, **flags: object | None) -> tuple[Config, CiContext, Repository]:
+    """Configuration, CI context and git repository: what every git-aware command starts with."""
+    from syncer import ci
     from syncer.git import Repository
 
-    return Repository(config.root, push_user=ci.push_user)
+    config = _config(repo, **flags)
+    context = ci.detect(os.environ)
+    return config, context, Repository(config.root, push_user=context.push_user)
 
 
 ShardOpt = Annotated[
@@ -178,7 +188,7 @@ ShardOpt = Annotated[
 ]
 
 
-def _shard(text: str | None, context: Any) -> Any:
+def _shard(text: str | None, context: CiContext) -> Shard | None:
     from syncer.shard import Shard
 
     if text is None:
@@ -199,9 +209,7 @@ def run(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan and the report change; touch nothing.")
     ] = False,
-    no_push: Annotated[
-        bool, typer.Option("--no-push", help="Commit the report, do not push.")
-    ] = False,
+    no_push: NoPushOpt = False,
     shard: ShardOpt = None,
     results: Annotated[
         Path | None,
@@ -216,11 +224,9 @@ def run(
 
     Exit 1 if any image failed or the list has bad lines; the others are still copied.
     """
-    from syncer import ci as ci_module
     from syncer.job import RunOptions, run_job
 
-    config = _config(repo, list=list_, destination=dest)
-    context = ci_module.detect(os.environ)
+    config, context, repository = _in_repository(repo, list=list_, destination=dest)
     chosen = _shard(shard, context)
     if chosen is not None and results is None:
         results = Path(f"syncer-results-{chosen.index}-of-{chosen.total}.json")
@@ -232,7 +238,7 @@ def run(
         shard=chosen,
         results_file=results,
     )
-    return run_job(config, _repository(config, context), context, options, _log, warn)
+    return run_job(config, repository, context, options, _log, warn)
 
 
 @app.command("report")
@@ -243,9 +249,7 @@ def report(
     merge: Annotated[
         bool, typer.Option("--merge", help="Fold the results FILES of the shards into the state.")
     ] = False,
-    no_push: Annotated[
-        bool, typer.Option("--no-push", help="Commit the report, do not push.")
-    ] = False,
+    no_push: NoPushOpt = False,
     list_: ListOpt = None,
     dest: DestOpt = None,
     repo: RepoOpt = Path(),
@@ -255,14 +259,12 @@ def report(
     With --merge, first fold the results files that `run --shard` wrote into the state:
     `syncer report --merge results/*.json`.
     """
-    from syncer import ci as ci_module
     from syncer.job import merge_job
 
     if merge != bool(files):
         raise UsageError("give results files together with --merge, and --merge with files")
-    config = _config(repo, list=list_, destination=dest)
-    context = ci_module.detect(os.environ)
-    return merge_job(config, _repository(config, context), context, files or [], not no_push, _log)
+    config, context, repository = _in_repository(repo, list=list_, destination=dest)
+    return merge_job(config, repository, context, files or [], not no_push, _log)
 
 
 @app.command("plan")
@@ -287,14 +289,12 @@ def plan(
     $GITHUB_STEP_SUMMARY on GitHub, and posts it as an MR/PR comment. Exit 1 when anything
     added is invalid or missing.
     """
-    from syncer import ci as ci_module
     from syncer.comments import CommentError, upsert_comment
     from syncer.job import append_summary, plan_job
     from syncer.plan import plan_json, render_plan
 
-    config = _config(repo, list=list_, destination=dest)
-    context = ci_module.detect(os.environ)
-    rows, problems, base_why = plan_job(config, _repository(config, context), context, base, warn)
+    config, context, repository = _in_repository(repo, list=list_, destination=dest)
+    rows, problems, base_why = plan_job(config, repository, context, base, warn)
     text = render_plan(rows, problems, base_why)
     typer.echo(plan_json(rows, problems) if as_json else text)
     append_summary(context, text)
@@ -315,13 +315,10 @@ def diff(
     repo: RepoOpt = Path(),
 ) -> int:
     """Print the images added to and removed from the list between two revisions."""
-    from syncer import ci as ci_module
     from syncer.git import find_base
     from syncer.job import diff_lists
 
-    config = _config(repo, list=list_)
-    context = ci_module.detect(os.environ)
-    repository = _repository(config, context)
+    config, context, repository = _in_repository(repo, list=list_)
     found = find_base(repository, base, context, warn)
     result = diff_lists(repository, repository.relative(config.list_path), found, head, config.list)
     if as_json:

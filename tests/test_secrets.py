@@ -30,6 +30,12 @@ JOB_TOKEN = "JOB-TOKEN-SECRET-55d1"
 SECRETS = (PASSWORD, PUSH_TOKEN, JOB_TOKEN, base64.b64encode(f"robot:{PASSWORD}".encode()).decode())
 
 
+def _first_push_env(token: str) -> dict[str, str]:
+    """What GitLab sets for the first push of main, plus our push token."""
+    return {**os.environ, "GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BEFORE_SHA": "0" * 40,
+            "CI_COMMIT_BRANCH": "main", "SYNCER_PUSH_TOKEN": token}  # fmt: skip
+
+
 @pytest.fixture
 def argv_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """`skopeo` and `git` shims first on PATH: each writes down its argv, then runs the real one."""
@@ -108,8 +114,7 @@ def test_a_full_job_leaks_no_password_and_no_token(
     # As GitLab leaves it: origin carries the job's own token in its URL.
     git(checkout, "remote", "set-url", "origin",
         git_server.url("remote.git").replace("http://", f"http://gitlab-ci-token:{JOB_TOKEN}@"))  # fmt: skip
-    env = {**os.environ, "GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BEFORE_SHA": "0" * 40,
-           "CI_COMMIT_BRANCH": "main", "SYNCER_PUSH_TOKEN": PUSH_TOKEN}  # fmt: skip
+    env = _first_push_env(PUSH_TOKEN)
     argv_log.write_text("")  # from here on, only what syncer runs
     with CmdlineWatcher() as watcher:
         result = subprocess.run(
@@ -148,8 +153,7 @@ def test_wrong_token_fails_the_push_without_printing_it(
     _, sha = remote.commit({"source-images.list": ""}, "empty list")
     checkout = remote.checkout(tmp_path / "ci", sha)
     git(checkout, "remote", "set-url", "origin", git_server.url("remote.git"))
-    env = {**os.environ, "GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BEFORE_SHA": "0" * 40,
-           "CI_COMMIT_BRANCH": "main", "SYNCER_PUSH_TOKEN": "wrong-" + PUSH_TOKEN}  # fmt: skip
+    env = _first_push_env("wrong-" + PUSH_TOKEN)
     result = subprocess.run(
         [sys.executable, "-m", "syncer", "run"],
         cwd=checkout,
