@@ -105,10 +105,12 @@ def render_files(
     return {config.report: report, config.state: dump_state(state)}
 
 
-def _commit_message(results: list[ImageResult]) -> str:
+def _commit_message(results: list[ImageResult], job_url: str | None) -> str:
     counts = {s: sum(r.status is s for r in results) for s in Status}
     parts = [f"{n} {s.value}" for s, n in counts.items() if n]
-    return f"Update image mirror report: {', '.join(parts) or 'no copies'} [skip ci]"
+    subject = f"Update image mirror report: {', '.join(parts) or 'no copies'} [skip ci]"
+    # The job URL goes into the message, not the report: the report changes only with the state.
+    return f"{subject}\n\nJob: {job_url}\n" if job_url else subject
 
 
 def _show_changes(config: Config, files: MappingT[str, str], log: Log) -> None:
@@ -205,7 +207,7 @@ def _publish(
     publish(
         repo,
         render=lambda: render_files(config, prefix, updates),
-        message=_commit_message(results),
+        message=_commit_message(results, ci.job_url),
         author=Identity(config.git_author_name, config.git_author_email),
         branch=ci.branch or repo.current_branch(),
         push=push,

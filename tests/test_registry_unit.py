@@ -1,5 +1,6 @@
 import base64
 import json
+import os
 from pathlib import Path
 
 import httpx
@@ -97,3 +98,29 @@ def test_unreadable_auth_file_is_a_usage_error(tmp_path: Path) -> None:
 )
 def test_retry_after(headers: dict[str, str], seconds: float | None) -> None:
     assert retry_after(httpx.Response(429, headers=headers)) == seconds
+
+
+def test_credential_helper_is_asked_over_stdin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real `docker-credential-*` program, speaking the helper protocol on stdin/stdout."""
+    helper = tmp_path / "docker-credential-testhelper"
+    helper.write_text(
+        "#!/bin/sh\nread host\n"
+        'if [ "$1" = get ] && [ "$host" = "harbor.example.com" ]; then\n'
+        '  echo \'{"ServerURL":"harbor.example.com","Username":"robot","Secret":"from-helper"}\'\n'
+        "else echo 'credentials not found' >&2; exit 1; fi\n"
+    )
+    helper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {"credHelpers": {"harbor.example.com": "testhelper"}, "credsStore": "nonexistent"}
+        )
+    )
+    auth = DockerAuth([config])
+    found = auth.for_host("harbor.example.com")
+    assert found is not None
+    assert (found.username, found.password) == ("robot", "from-helper")
+    assert auth.for_host("quay.io") is None  # the store's program does not exist: no credentials

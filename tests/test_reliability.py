@@ -120,7 +120,9 @@ def test_a_registry_that_never_answers_times_out_and_the_run_goes_on(
 
 
 def _htpasswd(path: Path, user: str, password: str) -> Path:
-    path.write_text(f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()}\n")
+    path.write_text(
+        f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()}\n"
+    )
     return path
 
 

@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -70,6 +71,7 @@ class CmdlineWatcher:
                     except OSError:
                         continue
                     self.seen.add(raw.replace(b"\0", b" ").decode(errors="replace"))
+            time.sleep(0.002)  # let the job under test have the CPU too
 
     def __enter__(self) -> CmdlineWatcher:
         self._thread.start()
@@ -83,7 +85,10 @@ class CmdlineWatcher:
 @pytest.fixture
 def locked_destination(tmp_path: Path, start_registry: Callable[..., Registry]) -> Registry:
     htpasswd = tmp_path / "htpasswd"
-    htpasswd.write_text(f"robot:{bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt()).decode()}\n")
+    # Few bcrypt rounds: the registry checks the hash on every request.
+    htpasswd.write_text(
+        f"robot:{bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()}\n"
+    )
     return start_registry("locked", htpasswd=htpasswd)
 
 
