@@ -1,6 +1,7 @@
 """The command line (typer only): parse flags, call the package, print, return an exit code.
 
-Exit codes: 0 ok, 1 problems found or work failed, 2 usage error, 130 interrupted.
+Exit codes: 0 ok, 1 problems found or work failed, 2 usage error, 3 internal error (a bug),
+128+N stopped by signal N (130 for Ctrl-C).
 `main` is the one place that turns errors into exit codes and one-line messages.
 """
 
@@ -11,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,6 +22,8 @@ from syncer import __version__
 from syncer.config import Config, load_config
 from syncer.errors import SyncerError, UsageError
 from syncer.imagelist import ImageList, Mapping, Problem, map_destinations, parse_list
+
+INTERNAL_ERROR = 3
 
 if TYPE_CHECKING:  # imported where used: a command pays only for what it needs
     from syncer.ci import CiContext
@@ -435,6 +439,12 @@ def _run(argv: list[str] | None) -> int:
     except SyncerError as exc:
         typer.echo(f"syncer: error: {exc}", err=True)
         return exc.exit_code
+    except Exception:  # a bug, not an expected failure: show everything, exit apart from 1 and 2
+        traceback.print_exc()
+        typer.echo(
+            "syncer: internal error (a bug in syncer; please report it with the above)", err=True
+        )
+        return INTERNAL_ERROR
     return result if isinstance(result, int) else 0
 
 

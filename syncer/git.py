@@ -109,7 +109,11 @@ class Repository:
     def file_at(self, rev: str, path: str) -> str | None:
         """The file's text at `rev`, or None when it did not exist there."""
         try:
-            blob = self.repo.commit(rev).tree / path
+            commit = self.repo.commit(rev)
+        except (self._git_module.BadName, ValueError):
+            raise GitError(f"{rev}: no such revision") from None
+        try:
+            blob = commit.tree / path
         except KeyError:
             return None
         data: bytes = blob.data_stream.read()

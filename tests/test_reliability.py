@@ -183,6 +183,7 @@ def test_password_protected_destination(
             "authfile /nonexistent/auth.json: no such file",
         ),
         ("bad-remote", ["run"], 1, "git push"),
+        ("bad-remote", ["diff", "--head", "no-such-rev"], 1, "no-such-rev: no such revision"),
     ],
 )
 def test_expected_failures_are_one_clear_line(
