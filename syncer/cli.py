@@ -54,8 +54,13 @@ RepoOpt = Annotated[
 ]
 
 
+# `--set KEY=VALUE` pairs given before the command; they rank with the command's own flags.
+_settings: dict[str, object] = {}
+
+
 def _config(repo: Path, **flags: object | None) -> Config:
-    return load_config(repo.resolve(), os.environ, flags)
+    given = {key: value for key, value in flags.items() if value is not None}
+    return load_config(repo.resolve(), os.environ, {**_settings, **given})
 
 
 def warn(message: str) -> None:
@@ -375,8 +380,23 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="Set any configuration key (beats SYNCER_* and syncer.yaml); repeatable, e.g. "
+            "--set concurrency=2 --set insecure_registries=a:5000,b:5000.",
+        ),
+    ] = None,
 ) -> None:
     """Mirror the container images named in source-images.list into a private registry."""
+    _settings.clear()
+    for item in settings or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set {item!r}: expected KEY=VALUE")
+        _settings[key.strip()] = value
 
 
 class _Signals:

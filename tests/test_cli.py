@@ -123,3 +123,25 @@ def test_console_script_help_lists_commands() -> None:
     )
     for command in ("show-raw-images", "show-images", "check"):
         assert command in result.stdout
+
+
+def test_set_overrides_any_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "syncer.yaml").write_text("destination: file.example.com/m\n")
+    monkeypatch.setenv("SYNCER_DESTINATION", "env.example.com/m")
+    (tmp_path / "l").write_text("alpine:3\n")
+    code, out, _ = run(
+        capsys,
+        "--set",
+        "destination=flag.example.com/m",
+        "show-images",
+        "-C",
+        str(tmp_path),
+        "--list",
+        str(tmp_path / "l"),
+    )
+    assert (code, out) == (0, "alpine:3 -> flag.example.com/m/docker.io/library/alpine:3\n")
+    code, _, err = run(capsys, "--set", "concurrency", "check", "-C", str(tmp_path))
+    assert code == 2
+    assert "expected KEY=VALUE" in err
