@@ -72,3 +72,14 @@ def test_platforms_of_index_and_single_manifest() -> None:
     index = '{"manifests": [{"platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}}, {"platform": {"os": "unknown", "architecture": "unknown"}}]}'
     assert platforms_of(index) == ("linux/arm64/v8",)
     assert platforms_of('{"config": {}}') is None
+
+
+def test_report_template_can_be_replaced(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    template = tmp_path / "mine.md.j2"
+    template.write_text(
+        "{% for row in rows %}{{ row.source }} => {{ row.destination }}\n{% endfor %}"
+    )
+    text = render_report(
+        _mappings("alpine:3\n"), {}, prefix=PREFIX, list_file="l", state_file="s", template=template
+    )
+    assert text == f"docker.io/library/alpine:3 => {PREFIX}/docker.io/library/alpine:3\n"
