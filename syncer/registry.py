@@ -110,17 +110,30 @@ class RegistryClient:
         self.insecure_hosts = {h.lower() for h in insecure_hosts}
         self.throttle = Throttle(log)
         self.max_tries = max_tries
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
-        self._verified = httpx.Client(timeout=timeout, limits=limits)
-        # Only for hosts the user named as insecure (or registries.conf marks insecure).
-        self._unverified = httpx.Client(timeout=timeout, limits=limits, verify=False)  # noqa: S501
+        self._timeout = timeout
+        self._clients: dict[bool, httpx.Client] = {}  # by "verify TLS", made when first needed
         self._tokens: dict[tuple[str, str], str] = {}
-        self._schemes: dict[str, str] = {}
+        self._schemes: dict[str, str | None] = {}  # None: could not be reached
+        self._host_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        self._verified.close()
-        self._unverified.close()
+        for client in self._clients.values():
+            client.close()
+
+    def _client(self, *, verify: bool) -> httpx.Client:
+        with self._lock:
+            if verify not in self._clients:
+                limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+                # verify=False only for hosts named insecure (or insecure in registries.conf).
+                self._clients[verify] = httpx.Client(
+                    timeout=self._timeout, limits=limits, verify=verify
+                )
+            return self._clients[verify]
+
+    def _host_lock(self, host: str) -> threading.Lock:
+        with self._lock:
+            return self._host_locks.setdefault(host, threading.Lock())
 
     # Public questions -------------------------------------------------------------------
     def destination_digest(self, ref: Reference) -> str | None:
@@ -200,20 +213,34 @@ class RegistryClient:
         if token:
             headers["Authorization"] = token
         insecure = self._insecure(endpoint)
-        schemes = (
-            [self._schemes[host]]
-            if host in self._schemes
-            else (["https", "http"] if insecure else ["https"])
-        )
-        client = self._unverified if insecure else self._verified
+        client = self._client(verify=not insecure)
+        if host not in self._schemes:
+            # The first request to a host finds its scheme (https, then http for an insecure
+            # one, as skopeo does); the others wait for that instead of each trying too.
+            with self._host_lock(host):
+                if host not in self._schemes:
+                    schemes = ["https", "http"] if insecure else ["https"]
+                    return self._try(client, method, schemes, host, path, headers)
+        scheme = self._schemes[host]
+        return None if scheme is None else self._try(client, method, [scheme], host, path, headers)
+
+    def _try(
+        self,
+        client: httpx.Client,
+        method: str,
+        schemes: list[str],
+        host: str,
+        path: str,
+        headers: dict[str, str],
+    ) -> httpx.Response | None:
         for scheme in schemes:
             try:
                 response = client.request(method, f"{scheme}://{host}{path}", headers=headers)
             except httpx.HTTPError:
                 continue
-            with self._lock:
-                self._schemes[host] = scheme
+            self._schemes[host] = scheme
             return response
+        self._schemes.setdefault(host, None)  # never reached: for this run, cannot tell (copy)
         return None
 
     def _authorize(
@@ -242,9 +269,7 @@ class RegistryClient:
         query = {"scope": scope, **({"service": params["service"]} if "service" in params else {})}
         headers = {"Authorization": "Basic " + _basic(credentials)} if credentials else {}
         try:
-            response = self._verified.get(params["realm"], params=query, headers=headers)
-            if response.status_code != 200 and params["realm"].startswith("http://"):
-                response = self._unverified.get(params["realm"], params=query, headers=headers)
+            response = self._client(verify=True).get(params["realm"], params=query, headers=headers)
         except httpx.HTTPError:
             return None
         if response.status_code != 200:

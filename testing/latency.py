@@ -72,6 +72,8 @@ class LatencyProxy:
                 self._pipe(server_r, client_w),
                 return_exceptions=True,
             )
+        except asyncio.CancelledError:
+            pass  # the proxy is stopping
         finally:
             for writer in (client_w, server_w):
                 writer.close()
