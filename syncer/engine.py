@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Lock, Semaphore
 from typing import Any
@@ -105,6 +105,8 @@ class Copier:
     timeout: float
     immutable_tags: re.Pattern[str] | None = None
     rate_limit_retries: int = 2
+    # Platforms already known by index digest (from the state): a skip need not ask again.
+    known_platforms: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def current_digest(self, mapping: Mapping) -> str | None:
         """The destination's digest when it already holds the source's manifest, else None.
@@ -166,8 +168,11 @@ class Copier:
         started = time.monotonic()
         digest = self.current_digest(mapping)
         if digest is not None:
-            # Platforms come from the destination: no request reaches the source for them.
-            platforms = destination_details(self.client, mapping.destination)[1]
+            # Platforms come from the state, else from the destination: never from the source.
+            platforms = (
+                self.known_platforms.get(digest)
+                or destination_details(self.client, mapping.destination)[1]
+            )
             return ImageResult(
                 str(mapping.source),
                 str(mapping.destination),
@@ -214,7 +219,9 @@ def sync_images(
         return list(pool.map(one, mappings))
 
 
-def make_copier(config: Config, log: Log) -> Copier:
+def make_copier(
+    config: Config, log: Log, known_platforms: dict[str, tuple[str, ...]] | None = None
+) -> Copier:
     options = SkopeoOptions.from_config(config)
     if options.authfile and not Path(options.authfile).is_file():
         raise UsageError(f"authfile {options.authfile}: no such file")
@@ -227,12 +234,17 @@ def make_copier(config: Config, log: Log) -> Copier:
         log=log,
     )
     pattern = re.compile(config.immutable_tags) if config.immutable_tags else None
-    return Copier(options, client, config.timeout, pattern)
+    return Copier(options, client, config.timeout, pattern, known_platforms=known_platforms or {})
 
 
-def run_sync(mappings: Sequence[Mapping], config: Config, log: Log) -> list[ImageResult]:
+def run_sync(
+    mappings: Sequence[Mapping],
+    config: Config,
+    log: Log,
+    known_platforms: dict[str, tuple[str, ...]] | None = None,
+) -> list[ImageResult]:
     """Sync `mappings` as the configuration says."""
-    copier = make_copier(config, log)
+    copier = make_copier(config, log, known_platforms)
     try:
         return sync_images(
             mappings,

@@ -155,7 +155,8 @@ def run_job(
             log(f"would sync {mapping.source} -> {mapping.destination}")
         _show_changes(config, render_files(config, prefix, {}, work), log)
         return 1 if work.problems else 0
-    results = run_sync(plan, config, log)
+    known = {s.digest: s.platforms for s in work.state.values() if s.digest and s.platforms}
+    results = run_sync(plan, config, log, known)
     append_summary(ci, results_summary(results, ci.job_url))
     if options.results_file:
         write_text(options.results_file, dump_results(results, repo.head_sha(), options.shard))
