@@ -104,11 +104,16 @@ def push_image(layout: Path, tag: str, destination: str) -> None:
     )
 
 
+def layout_dir(workdir: Path, source: str) -> Path:
+    """Where `make_upstream_image` keeps the OCI layout of `source`."""
+    return workdir / hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
 def make_upstream_image(workdir: Path, registry_host: str, source: str) -> str:
     """Build `source` (a normalized reference with a tag) and push it where the mirror
     configuration of `testing.mirrors` reads it from; return its index digest."""
     name, _, tag = source.rpartition(":")
-    layout = workdir / hashlib.sha256(source.encode()).hexdigest()[:16]
+    layout = layout_dir(workdir, source)
     digest = build_image(layout, source, tag)
     push_image(layout, tag, f"{registry_host}/{name}:{tag}")
     return digest

@@ -14,7 +14,7 @@ from syncer.config import Config
 from syncer.engine import ImageResult, Status, run_sync
 from syncer.imagelist import Mapping, map_destinations, parse_list
 from testing.httpproxy import FaultyProxy
-from testing.images import make_upstream_image, push_image
+from testing.images import layout_dir, make_upstream_image, push_image
 from testing.mirrors import write_registries_conf
 from testing.registry import Registry
 
@@ -81,7 +81,7 @@ def proxy_factory(upstream: Registry) -> Iterator[type[FaultyProxy]]:
         proxy.stop()
 
 
-def _mirror_first(config: Config, tmp_path: Path, destination: Registry) -> None:
+def _mirror_first(config: Config) -> None:
     """Copy everything once, so the destination already holds it."""
     results, _ = _sync(config, IMAGE, OTHER)
     assert {r.status for r in results} == {Status.COPIED}
@@ -96,7 +96,7 @@ def test_equal_digests_are_skipped_without_any_skopeo_process(
 ) -> None:
     proxy = proxy_factory()
     config = _config(tmp_path, proxy.host, destination)
-    _mirror_first(config, tmp_path, destination)
+    _mirror_first(config)
     skopeo_calls.write_text("")
     proxy.requests.clear()
 
@@ -118,19 +118,11 @@ def test_a_different_digest_is_copied(
 ) -> None:
     config = _config(tmp_path, proxy_factory().host, destination)
     # The destination holds another image under the same name and tag.
-    push_image(
-        tmp_path / "oci" / _layout_of(tmp_path, OTHER), "1.36", f"{destination.host}/m/{IMAGE}"
-    )
+    push_image(layout_dir(tmp_path / "oci", OTHER), "1.36", f"{destination.host}/m/{IMAGE}")
     results, _ = _sync(config, IMAGE)
     assert results[0].status is Status.COPIED
     assert results[0].digest == digests[IMAGE]
     assert "copy" in skopeo_calls.read_text()
-
-
-def _layout_of(tmp_path: Path, name: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(name.encode()).hexdigest()[:16]
 
 
 @pytest.mark.parametrize("fault", [{"head_without_digest": True}, {"refuse_head": True}])
@@ -142,7 +134,7 @@ def test_when_head_cannot_tell_the_image_is_copied(
     skopeo_calls: Path,
     fault: dict[str, bool],
 ) -> None:
-    _mirror_first(_config(tmp_path, proxy_factory().host, destination), tmp_path, destination)
+    _mirror_first(_config(tmp_path, proxy_factory().host, destination))
     config = _config(tmp_path, proxy_factory(**fault).host, destination)
     skopeo_calls.write_text("")
     results, _ = _sync(config, IMAGE)
@@ -153,7 +145,7 @@ def test_when_head_cannot_tell_the_image_is_copied(
 def test_rate_limited_head_waits_as_retry_after_says_then_succeeds(
     tmp_path: Path, digests: dict[str, str], destination: Registry, proxy_factory: type[FaultyProxy]
 ) -> None:
-    _mirror_first(_config(tmp_path, proxy_factory().host, destination), tmp_path, destination)
+    _mirror_first(_config(tmp_path, proxy_factory().host, destination))
     proxy = proxy_factory(rate_limit_first=1, retry_after="1")
     config = _config(tmp_path, proxy.host, destination)
     results, logged = _sync(config, IMAGE)
@@ -209,7 +201,7 @@ def test_head_follows_the_token_flow(
     )
     authfile.write_text(json.dumps({"auths": auths}))
     config = _config(tmp_path, proxy.host, destination, authfile=str(authfile))
-    _mirror_first(config, tmp_path, destination)
+    _mirror_first(config)
     skopeo_calls.write_text("")
     results, _ = _sync(config, IMAGE)
     assert results[0].status is Status.SKIPPED

@@ -37,6 +37,17 @@ def _first_push_env(token: str) -> dict[str, str]:
             "CI_COMMIT_BRANCH": "main", "SYNCER_PUSH_TOKEN": token}  # fmt: skip
 
 
+def _syncer_run(checkout: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "syncer", "run"],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 @pytest.fixture
 def argv_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """`skopeo` and `git` shims first on PATH: each writes down its argv, then runs the real one."""
@@ -122,14 +133,7 @@ def test_a_full_job_leaks_no_password_and_no_token(
     env = _first_push_env(PUSH_TOKEN)
     argv_log.write_text("")  # from here on, only what syncer runs
     with CmdlineWatcher() as watcher:
-        result = subprocess.run(
-            [sys.executable, "-m", "syncer", "run"],
-            cwd=checkout,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = _syncer_run(checkout, env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "pushed" in result.stdout
     assert remote.log()[0].endswith("[skip ci]")  # the push went through, with the token
@@ -159,14 +163,7 @@ def test_wrong_token_fails_the_push_without_printing_it(
     checkout = remote.checkout(tmp_path / "ci", sha)
     git(checkout, "remote", "set-url", "origin", git_server.url("remote.git"))
     env = _first_push_env("wrong-" + PUSH_TOKEN)
-    result = subprocess.run(
-        [sys.executable, "-m", "syncer", "run"],
-        cwd=checkout,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = _syncer_run(checkout, env)
     assert result.returncode == 1
     assert "git push" in result.stderr
     assert "Traceback" not in result.stderr
