@@ -22,6 +22,7 @@ from syncer import __version__
 from syncer.config import Config, load_config
 from syncer.errors import SyncerError, UsageError
 from syncer.imagelist import ImageList, Mapping, Problem, map_destinations, parse_list
+from syncer.workspace import read_list
 
 INTERNAL_ERROR = 3
 
@@ -72,18 +73,6 @@ def report_problems(problems: list[Problem] | tuple[Problem, ...]) -> None:
         typer.echo(str(problem), err=True)
 
 
-def read_image_list(config: Config) -> ImageList:
-    path = config.list_path
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise SyncerError(f"{config.list}: no such file (set 'list' or pass --list)") from None
-    except OSError as exc:
-        raise SyncerError(f"{config.list}: cannot read: {exc.strerror}") from None
-    # Undecodable bytes become U+FFFD, which no reference can hold: the line is reported.
-    return parse_list(data.decode("utf-8", errors="replace"), config.list)
-
-
 def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, sort_keys=True))
 
@@ -95,7 +84,7 @@ def _mappings(config: Config, images: ImageList) -> tuple[list[Mapping], list[Pr
 @app.command("show-raw-images")
 def show_raw_images(list_: ListOpt = None, as_json: JsonOpt = False, repo: RepoOpt = Path()) -> int:
     """Print each source image of the list, normalized, in list order, once."""
-    images = read_image_list(_config(repo, list=list_))
+    images = read_list(_config(repo, list=list_))
     report_problems(images.errors)
     for duplicate in images.duplicates:
         warn(str(duplicate))
@@ -114,7 +103,7 @@ def show_images(
 ) -> int:
     """Print where each image of the list is mirrored (source -> destination)."""
     config = _config(repo, list=list_, destination=dest)
-    images = read_image_list(config)
+    images = read_list(config)
     mappings, problems = _mappings(config, images)
     report_problems([*images.errors, *problems])
     for duplicate in images.duplicates:
@@ -139,7 +128,7 @@ def check(
     (an IPv6 registry, a path over 255 characters) are errors too.
     """
     config = _config(repo, list=list_, destination=dest)
-    images = read_image_list(config)
+    images = read_list(config)
     problems = [*images.errors, *images.duplicates]
     if config.destination:
         problems += _mappings(config, images)[1]
@@ -356,7 +345,8 @@ def sync(
     repo: RepoOpt = Path(),
 ) -> int:
     """Copy the named images to the destination now (no diff, no report)."""
-    from syncer.engine import Status, run_sync
+    from syncer.engine import run_sync
+    from syncer.results import Status
 
     config = _config(repo, destination=dest)
     text = "\n".join(images)

@@ -6,7 +6,6 @@ failure never stops the others; results come back in the order the images were g
 
 from __future__ import annotations
 
-import enum
 import json
 import re
 import tempfile
@@ -26,52 +25,10 @@ from syncer.imagelist import Mapping
 from syncer.reference import Reference
 from syncer.registries_conf import RegistriesConf
 from syncer.registry import RegistryClient
+from syncer.results import ImageResult, Status, platforms_of
 from syncer.skopeo import Reason, SkopeoOptions, classify_failure, copy_command
 
-
-class Status(str, enum.Enum):
-    COPIED = "copied"
-    SKIPPED = "skipped"  # already identical at the destination
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class ImageResult:
-    source: str
-    destination: str
-    status: Status
-    seconds: float = 0.0
-    digest: str | None = None
-    platforms: tuple[str, ...] = ()
-    reason: str | None = None
-    error: str | None = None
-
-    def describe(self) -> str:
-        if self.status is Status.FAILED:
-            return f"failed ({self.reason}): {self.error or 'no error message'}"
-        return f"{self.status.value} in {self.seconds:.1f}s"
-
-
 Log = Callable[[str], None]
-
-
-def _platform(entry: dict[str, object]) -> str | None:
-    platform = entry.get("platform")
-    if not isinstance(platform, dict):
-        return None
-    parts = [platform.get("os"), platform.get("architecture"), platform.get("variant")]
-    text = "/".join(str(p) for p in parts if p)
-    # Attestation manifests (buildx provenance) are listed as unknown/unknown.
-    return None if not text or "unknown" in text else text
-
-
-def platforms_of(raw_manifest: str) -> tuple[str, ...] | None:
-    """The platforms an image index lists, or None when the manifest is a single image."""
-    manifest = json.loads(raw_manifest)
-    entries = manifest.get("manifests")
-    if not isinstance(entries, list):
-        return None
-    return tuple(sorted({p for e in entries if isinstance(e, dict) and (p := _platform(e))}))
 
 
 def _single_platform(config: dict[str, Any] | None) -> tuple[str, ...]:

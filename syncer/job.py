@@ -10,23 +10,22 @@ from pathlib import Path
 
 from syncer.ci import CiContext
 from syncer.config import Config
-from syncer.engine import ImageResult, Status, run_sync
+from syncer.engine import run_sync
 from syncer.errors import SyncerError
 from syncer.git import Base, Identity, Repository, find_base, publish
 from syncer.imagelist import (
     Entry,
-    ImageList,
-    Mapping,
     Problem,
     added_images,
-    map_destinations,
     parse_list,
     removed_images,
 )
 from syncer.plan import PlanRow, make_plan
 from syncer.report import render_report, results_summary
+from syncer.results import ImageResult, Status
 from syncer.shard import Shard, dump_results, load_results
-from syncer.state import State, apply_results, dump_state, load_state, merge, needs_work
+from syncer.state import State, apply_results, dump_state, merge, needs_work
+from syncer.workspace import Workspace, load_workspace, read_text
 
 Log = Callable[[str], None]
 
@@ -46,35 +45,6 @@ class Diff:
     base: Base
     added: tuple[Entry, ...]
     removed: tuple[Entry, ...]
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """The list, its problems and the state, as they are in the working tree now."""
-
-    images: ImageList
-    mappings: list[Mapping]
-    problems: list[Problem]
-    state: State
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_bytes().decode("utf-8", errors="replace")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise SyncerError(f"{path}: cannot read: {exc.strerror}") from None
-
-
-def load_workspace(config: Config, prefix: str) -> Workspace:
-    text = _read(config.list_path)
-    if text is None:
-        raise SyncerError(f"{config.list}: no such file (set 'list' or pass --list)")
-    images = parse_list(text, config.list)
-    mappings, problems = map_destinations(images.entries, prefix, config.list)
-    state = load_state(_read(config.path(config.state)), config.state)
-    return Workspace(images, mappings, [*images.errors, *problems], state)
 
 
 def diff_lists(repo: Repository, list_path: str, base: Base, head: str, display: str) -> Diff:
@@ -115,7 +85,7 @@ def _commit_message(results: list[ImageResult], job_url: str | None) -> str:
 
 def _show_changes(config: Config, files: MappingT[str, str], log: Log) -> None:
     for name, text in files.items():
-        before = _read(config.path(name)) or ""
+        before = read_text(config.path(name)) or ""
         lines = difflib.unified_diff(
             before.splitlines(keepends=True), text.splitlines(keepends=True), name, name
         )
@@ -227,7 +197,7 @@ def merge_job(
     updates: State = {}
     everything: list[ImageResult] = []
     for path in files:
-        text = _read(path)
+        text = read_text(path)
         if text is None:
             raise SyncerError(f"{path}: no such results file")
         commit, results = load_results(text, str(path))

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from syncer import process
 from syncer.config import Config
-from syncer.engine import platforms_of
 from syncer.imagelist import Mapping, Problem
 from syncer.report import cell
+from syncer.results import platforms_of
 from syncer.skopeo import SkopeoOptions, classify_failure, inspect_command
 
 MARKER = "<!-- syncer-plan -->"

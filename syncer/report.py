@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from syncer.engine import ImageResult, Status
 from syncer.imagelist import Mapping
+from syncer.results import ImageResult, Status
 from syncer.state import State
 
 TEMPLATE = "MAPPING.md.j2"

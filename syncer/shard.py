@@ -12,8 +12,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from syncer.engine import ImageResult, Status
 from syncer.errors import SyncerError, UsageError
+from syncer.results import ImageResult, Status
 
 RESULTS_VERSION = 1
 

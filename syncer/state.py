@@ -10,8 +10,8 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 
-from syncer.engine import ImageResult, Status
 from syncer.errors import SyncerError
+from syncer.results import ImageResult, Status
 
 VERSION = 1
 COPIED, FAILED = "copied", "failed"

@@ -1,6 +1,6 @@
-from syncer.engine import ImageResult, Status, platforms_of
 from syncer.imagelist import map_destinations, parse_list
 from syncer.report import cell, render_report
+from syncer.results import ImageResult, Status, platforms_of
 from syncer.state import apply_results, dump_state, load_state, merge, needs_work
 
 PREFIX = "r.example.com/m"

@@ -1,0 +1,47 @@
+"""The working tree as syncer reads it: the list, where each image goes, and the state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from syncer.config import Config
+from syncer.errors import SyncerError
+from syncer.imagelist import ImageList, Mapping, Problem, map_destinations, parse_list
+from syncer.state import State, load_state
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The list, its problems and the state, as they are in the working tree now."""
+
+    images: ImageList
+    mappings: list[Mapping]
+    problems: list[Problem]
+    state: State
+
+
+def read_text(path: Path) -> str | None:
+    """A file's text, or None when it does not exist."""
+    try:
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SyncerError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def read_list(config: Config) -> ImageList:
+    """The image list of the working tree; undecodable bytes become U+FFFD, which no
+    reference can hold, so such a line is reported, not guessed at."""
+    text = read_text(config.list_path)
+    if text is None:
+        raise SyncerError(f"{config.list}: no such file (set 'list' or pass --list)")
+    return parse_list(text, config.list)
+
+
+def load_workspace(config: Config, prefix: str) -> Workspace:
+    images = read_list(config)
+    mappings, problems = map_destinations(images.entries, prefix, config.list)
+    state = load_state(read_text(config.path(config.state)), config.state)
+    return Workspace(images, mappings, [*images.errors, *problems], state)
