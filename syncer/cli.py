@@ -155,8 +155,8 @@ BaseOpt = Annotated[
     str | None,
     typer.Option(
         "--base",
-        help="Compare the list with this revision (default: the push's before SHA in CI, "
-        "else HEAD~1).",
+        help="Compare the list with this revision (default: the merge request's base in an "
+        "MR/PR pipeline, the push's before SHA in a push pipeline, else HEAD~1).",
     ),
 ]
 
