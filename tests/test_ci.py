@@ -346,3 +346,29 @@ def test_gitlab_push_job_runs_under_gitlab_ci_local(
     assert "PASS  sync" in result.stdout
     assert remote.log()[0].endswith("[skip ci]")
     assert set(json.loads(remote.show("main", "mapping.json"))["images"]) == {ALPINE}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("event", ["schedule", "workflow_dispatch"])
+def test_github_resync_matrix_and_merge_job(
+    tmp_path: Path, remote: Remote, images: dict[str, str], upstream: Registry, event: str
+) -> None:
+    _, sha = remote.commit({"source-images.list": "\n".join(images) + "\n"}, "list")
+    commits = len(remote.log())
+    upstream.clear_log()
+    artifacts = tmp_path / "artifacts"
+    env = {"GITHUB_EVENT_NAME": event, "GITHUB_REF_NAME": "main", "GITHUB_SHA": sha}
+    for shard in ("1", "2", "3"):
+        checkout = remote.checkout(tmp_path / f"shard-{shard}", sha)
+        result = run_github_job("resync.yml", "shard", checkout, env, {"matrix.shard": shard})
+        assert result.returncode == 0, result.stdout + result.stderr
+        shutil.copytree(checkout / "results", artifacts, dirs_exist_ok=True)  # upload/download
+    for name in images:
+        repo, _, tag = name.rpartition(":")
+        assert upstream.count_exact("GET", f"/v2/{repo}/manifests/{tag}") == 1, name
+    report_checkout = remote.checkout(tmp_path / "report", sha)
+    shutil.copytree(artifacts, report_checkout / "results")
+    result = run_github_job("resync.yml", "report", report_checkout, env, {})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(remote.log()) == commits + 1
+    assert set(json.loads(remote.show("main", "mapping.json"))["images"]) == set(images)
