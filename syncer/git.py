@@ -129,8 +129,10 @@ class Repository:
         """Try to get one commit that a shallow clone does not have."""
         if not self.has_remote(remote):
             return False
+        # A shallow clone gets just that commit; a full one must not be made shallow by it.
+        depth = ("--depth=1",) if self.is_shallow() else ()
         try:
-            self.git("fetch", "--no-tags", "--depth=1", remote, sha)
+            self.git("fetch", "--no-tags", *depth, remote, sha)
         except GitError:
             return False
         return self.has_commit(sha)
