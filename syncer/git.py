@@ -196,11 +196,10 @@ class Identity:
     email: str
 
 
-def _push_rejected(error: GitError) -> bool:
-    text = error.output
-    return any(
-        word in text for word in ("rejected", "fetch first", "non-fast-forward", "stale info")
-    )
+def _remote_moved(error: GitError) -> bool:
+    """The push lost a race (worth re-applying), unlike "[remote rejected]" by a hook or a
+    protected branch, which no retry can fix."""
+    return any(word in error.output for word in ("(fetch first)", "(non-fast-forward)"))
 
 
 def publish(
@@ -235,7 +234,7 @@ def publish(
             log(f"pushed {sha[:10]} to {branch}")
             return sha
         except GitError as error:
-            if not _push_rejected(error) or attempt == tries:
+            if not _remote_moved(error) or attempt == tries:
                 raise
             log(f"{branch} moved on the remote; re-applying the report (try {attempt + 1})")
             _rebase_onto_remote(repo, branch)

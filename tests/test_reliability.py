@@ -311,3 +311,24 @@ def test_two_pipelines_racing_both_land_and_a_human_commit_is_kept(
         ALPINE: "copied",
         "registry.k8s.io/pause:3.9": "copied",
     }
+
+
+def test_a_push_refused_by_the_server_is_not_retried(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    remote: Remote,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, sha = remote.commit({"source-images.list": ""}, "empty list")
+    calls = tmp_path / "hook-calls"
+    hook = remote.bare / "hooks" / "pre-receive"
+    hook.write_text(
+        f"#!/bin/sh\necho call >> {calls}\necho 'GitLab: You are not allowed to push to a protected branch.' >&2\nexit 1\n"
+    )
+    hook.chmod(0o755)
+    _gitlab_push(monkeypatch, "0" * 40, sha)
+    assert main(["run", "-C", str(remote.checkout(tmp_path / "ci", sha))]) == 1
+    assert calls.read_text().count("call") == 1
+    err = capsys.readouterr().err
+    assert "git push" in err
+    assert "Traceback" not in err
