@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 for_tests=false
 [ "${1:-}" = "--test" ] && for_tests=true
 
-packages=(skopeo docker-registry git ca-certificates rsync)
+packages=(skopeo docker-registry git ca-certificates rsync openssl)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
