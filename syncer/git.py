@@ -125,6 +125,10 @@ class Repository:
     def has_remote(self, remote: str = "origin") -> bool:
         return remote in [r.name for r in self.repo.remotes]
 
+    def ensure_commit(self, sha: str) -> bool:
+        """Whether the commit is here, fetching it from origin when a shallow clone lacks it."""
+        return self.has_commit(sha) or self.fetch_commit(sha)
+
     def fetch_commit(self, sha: str, remote: str = "origin") -> bool:
         """Try to get one commit that a shallow clone does not have."""
         if not self.has_remote(remote):
@@ -165,12 +169,12 @@ class Base:
 def find_base(repo: Repository, explicit: str | None, ci: CiContext, log: Log) -> Base:
     """What the list is compared with: --base, the MR's base, the push's before SHA, HEAD~1."""
     if explicit:
-        if not repo.has_commit(explicit) and not repo.fetch_commit(explicit):
+        if not repo.ensure_commit(explicit):
             raise GitError(f"--base {explicit}: no such commit")
         return Base(repo.resolve(explicit), f"--base {explicit}")
     if ci.event == "merge_request" and ci.merge_base_sha:
         sha = ci.merge_base_sha
-        if repo.has_commit(sha) or repo.fetch_commit(sha):
+        if repo.ensure_commit(sha):
             return Base(sha, f"the merge request's base ({sha[:10]})")
         log(f"merge request base {sha[:10]} cannot be fetched: every image is checked")
         return Base(None, "merge request base missing: whole list")
@@ -178,7 +182,7 @@ def find_base(repo: Repository, explicit: str | None, ci: CiContext, log: Log) -
     if ci.event == "push" and before is not None:
         if before == ZERO_SHA:
             return Base(None, "first push of the branch: every image is new")
-        if repo.has_commit(before) or repo.fetch_commit(before):
+        if repo.ensure_commit(before):
             return Base(before, f"before this push ({before[:10]})")
         log(
             f"base commit {before[:10]} cannot be fetched (history rewritten?): "
