@@ -6,7 +6,6 @@ failure never stops the others; results come back in the order the images were g
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 import time
@@ -15,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Lock, Semaphore
-from typing import Any
 
 from syncer import process
 from syncer.auth import DockerAuth
@@ -25,31 +23,25 @@ from syncer.imagelist import Mapping
 from syncer.reference import Reference
 from syncer.registries_conf import RegistriesConf
 from syncer.registry import RegistryClient
-from syncer.results import ImageResult, Status, platforms_of
+from syncer.results import ImageResult, Status, platform_name, platforms_in
 from syncer.skopeo import Reason, SkopeoOptions, classify_failure, copy_command
 
 Log = Callable[[str], None]
-
-
-def _single_platform(config: dict[str, Any] | None) -> tuple[str, ...]:
-    if not config:
-        return ()
-    parts = [config.get("os"), config.get("architecture"), config.get("variant")]
-    return ("/".join(str(p) for p in parts if p),)
 
 
 def destination_details(
     client: RegistryClient, ref: Reference
 ) -> tuple[str | None, tuple[str, ...]]:
     """Index digest and platforms of what is at `ref` now, read from the destination."""
-    manifest = client.manifest(Reference(ref.domain, ref.path, ref.tag) if ref.tag else ref)
+    manifest = client.manifest(ref)
     if manifest is None:
         return None, ()
-    platforms = platforms_of(json.dumps(manifest.body))
-    if platforms is None:
+    platforms = platforms_in(manifest.body)
+    if platforms is None:  # a single image: its platform is in its config
         config = manifest.body.get("config")
         digest = config.get("digest") if isinstance(config, dict) else None
-        platforms = _single_platform(client.blob_json(ref, digest) if digest else None)
+        name = platform_name(client.blob_json(ref, digest) if digest else None)
+        platforms = (name,) if name else ()
     return manifest.digest, platforms
 
 

@@ -91,7 +91,6 @@ def _challenge(header: str) -> tuple[str, dict[str, str]]:
 @dataclass(frozen=True)
 class Manifest:
     digest: str
-    media_type: str
     body: dict[str, Any]
 
 
@@ -152,8 +151,9 @@ class RegistryClient:
         return None
 
     def manifest(self, ref: Reference) -> Manifest | None:
+        """The manifest at the destination `ref` (by its tag, as `destination_digest`)."""
         endpoint = Endpoint(ref.domain, ref.path, False)
-        response = self._send("GET", endpoint, f"manifests/{_manifest_ref(ref)}")
+        response = self._send("GET", endpoint, f"manifests/{ref.tag or _manifest_ref(ref)}")
         if response is None or response.status_code != 200:
             return None
         digest = "sha256:" + hashlib.sha256(response.content).hexdigest()
@@ -161,7 +161,7 @@ class RegistryClient:
             body = json.loads(response.content)
         except ValueError:
             return None
-        return Manifest(digest, response.headers.get("content-type", ""), body)
+        return Manifest(digest, body) if isinstance(body, dict) else None
 
     def blob_json(self, ref: Reference, digest: str) -> dict[str, Any] | None:
         response = self._send("GET", Endpoint(ref.domain, ref.path, False), f"blobs/{digest}")

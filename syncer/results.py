@@ -30,20 +30,26 @@ class ImageResult:
         return f"{self.status.value} in {self.seconds:.1f}s"
 
 
-def _platform(entry: dict[str, object]) -> str | None:
-    platform = entry.get("platform")
-    if not isinstance(platform, dict):
+def platform_name(fields: object) -> str | None:
+    """`os/architecture[/variant]` of an index entry's `platform` or an image config."""
+    if not isinstance(fields, dict):
         return None
-    parts = [platform.get("os"), platform.get("architecture"), platform.get("variant")]
+    parts = [fields.get("os"), fields.get("architecture"), fields.get("variant")]
     text = "/".join(str(p) for p in parts if p)
     # Attestation manifests (buildx provenance) are listed as unknown/unknown.
     return None if not text or "unknown" in text else text
 
 
-def platforms_of(raw_manifest: str) -> tuple[str, ...] | None:
+def platforms_in(manifest: dict[str, object]) -> tuple[str, ...] | None:
     """The platforms an image index lists, or None when the manifest is a single image."""
-    manifest = json.loads(raw_manifest)
     entries = manifest.get("manifests")
     if not isinstance(entries, list):
         return None
-    return tuple(sorted({p for e in entries if isinstance(e, dict) and (p := _platform(e))}))
+    names = (platform_name(e.get("platform")) for e in entries if isinstance(e, dict))
+    return tuple(sorted({name for name in names if name}))
+
+
+def platforms_of(raw_manifest: str) -> tuple[str, ...] | None:
+    """`platforms_in` of a manifest as the registry sent it."""
+    manifest = json.loads(raw_manifest)
+    return platforms_in(manifest) if isinstance(manifest, dict) else None
