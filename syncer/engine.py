@@ -103,10 +103,23 @@ class Copier:
             return ImageResult(
                 source, destination, Status.FAILED, done.seconds, reason=reason.value, error=error
             )
+        return self._verified(mapping, copied_digest, done.seconds)
+
+    def _verified(self, mapping: Mapping, copied_digest: str | None, seconds: float) -> ImageResult:
+        """`copied` only when the destination holds the source's digest (what skopeo read)."""
+        source, destination = str(mapping.source), str(mapping.destination)
+        expected = mapping.source.digest or copied_digest
         digest, platforms = destination_details(self.client, mapping.destination)
-        return ImageResult(
-            source, destination, Status.COPIED, done.seconds, copied_digest or digest, platforms
-        )
+        if digest is not None and expected is not None and digest != expected:
+            error = f"the destination holds {digest}, the source {expected}"
+            return ImageResult(
+                source, destination, Status.FAILED, seconds,
+                reason=Reason.DIGEST.value, error=error,
+            )  # fmt: skip
+        # Unreadable afterwards: skopeo's own word (--preserve-digests) stands, and the next run
+        # reads the platforms (an entry without them is checked again).
+        recorded = digest or expected
+        return ImageResult(source, destination, Status.COPIED, seconds, recorded, platforms)
 
     def sync(self, mapping: Mapping, copy_slots: Semaphore) -> ImageResult:
         if process.stopping():

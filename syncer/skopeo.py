@@ -56,8 +56,13 @@ def write_reference(ref: Reference) -> str:
 def copy_command(
     source: Reference, destination: Reference, options: SkopeoOptions, digestfile: Path
 ) -> tuple[str, ...]:
-    """`skopeo copy --all` of one image. Credentials only ever come from the auth file."""
-    args = [*_global_args(options), "copy", "--all", "--retry-times", str(options.retry_times)]
+    """`skopeo copy --all` of one image. Credentials only ever come from the auth file.
+
+    `--preserve-digests`: when a destination refuses a manifest, skopeo would otherwise retry it
+    converted to another format, and the destination would hold another digest than the source.
+    """
+    args = [*_global_args(options), "copy", "--all", "--preserve-digests"]
+    args += ["--retry-times", str(options.retry_times)]
     if options.authfile:
         args += ["--src-authfile", options.authfile, "--dest-authfile", options.authfile]
     if options.is_insecure(source):
@@ -91,11 +96,13 @@ class Reason(str, enum.Enum):
     NETWORK = "network"
     TIMEOUT = "timeout"
     INTERRUPTED = "interrupted"
+    DIGEST = "digest"  # the destination would hold (or holds) another digest than the source
     OTHER = "other"
 
 
 # First match wins: a 429 page may also say "unauthorized", a TLS failure also "dial tcp".
 _PATTERNS: tuple[tuple[Reason, re.Pattern[str]], ...] = (
+    (Reason.DIGEST, re.compile(r"preserve digests|digest mismatch|digests? do(es)? not match", re.I)),
     (Reason.RATE_LIMITED, re.compile(r"toomanyrequests|too many requests|\b429\b", re.I)),
     (
         Reason.UNAUTHORIZED,

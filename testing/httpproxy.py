@@ -1,18 +1,41 @@
 """An HTTP reverse proxy in front of a real registry, that can misbehave on purpose.
 
 Faults: answer HEAD without `Docker-Content-Digest` (a registry that cannot tell), refuse HEAD
-(405), or answer the first N manifest requests with 429 and a Retry-After.
+(405), answer the first N manifest requests with 429 and a Retry-After, or refuse chosen
+requests (`Refusal`: by method, path and Content-Type, the first N per repository).
 """
 
 from __future__ import annotations
 
 import http.client
+import re
 import threading
+from collections import Counter
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from testing.registry import free_port
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"}
+_REPOSITORY = re.compile(r"^/v2/(.+?)/(?:manifests|blobs|tags)/")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Answer `status` to the first `times` matching requests of each repository."""
+
+    method: str
+    path: str = ""  # a regular expression searched in the request path
+    content_type: str = ""  # a substring of the request's Content-Type
+    times: int = 1
+    status: int = 500
+
+    def matches(self, method: str, path: str, content_type: str) -> bool:
+        return (
+            method == self.method
+            and re.search(self.path, path) is not None
+            and self.content_type in content_type
+        )
 
 
 class FaultyProxy:
@@ -26,6 +49,7 @@ class FaultyProxy:
         retry_after: str = "1",
         token_auth: bool = False,
         basic_credentials: str | None = None,
+        refusals: tuple[Refusal, ...] = (),
     ):
         self.upstream = upstream
         self.head_without_digest = head_without_digest
@@ -36,6 +60,8 @@ class FaultyProxy:
         # anybody, or only to `basic_credentials` "user:password").
         self.token_auth = token_auth
         self.basic_credentials = basic_credentials
+        self.refusals = refusals
+        self.refused: Counter[tuple[Refusal, str]] = Counter()  # by rule and repository
         self.port = free_port()
         self.requests: list[tuple[str, str, int]] = []
         self._lock = threading.Lock()
@@ -108,7 +134,31 @@ class FaultyProxy:
                 )
                 return True
 
+            def _refused(self) -> bool:
+                match = _REPOSITORY.match(self.path)
+                repository = match.group(1) if match else ""
+                content_type = self.headers.get("Content-Type", "")
+                for rule in proxy.refusals:
+                    if not rule.matches(self.command, self.path, content_type):
+                        continue
+                    with proxy._lock:
+                        refuse = proxy.refused[rule, repository] < rule.times
+                        proxy.refused[rule, repository] += int(refuse)
+                    if refuse:
+                        self._drain()
+                        body = b'{"errors":[{"code":"UNKNOWN","message":"refused by the test proxy"}]}'
+                        self._answer(rule.status, {"Content-Type": "application/json"}, body)
+                        return True
+                return False
+
+            def _drain(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+
             def _fault(self) -> bool:
+                if self._refused():
+                    return True
                 if self.path.startswith("/token"):
                     self._token_endpoint()
                     return True

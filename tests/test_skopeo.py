@@ -22,7 +22,7 @@ def test_copy_command_is_a_tuple_with_auth_file_and_tls_only_where_asked() -> No
         Path("/tmp/d"),
     )
     assert cmd == (
-        "skopeo", "--registries-conf", "/etc/r.conf", "copy", "--all", "--retry-times", "2",
+        "skopeo", "--registries-conf", "/etc/r.conf", "copy", "--all", "--preserve-digests", "--retry-times", "2",
         "--src-authfile", "/run/auth.json", "--dest-authfile", "/run/auth.json",
         "--dest-tls-verify=false", "--digestfile", "/tmp/d",
         "docker://docker.io/library/alpine:3",
@@ -85,6 +85,7 @@ def _fatal(msg: str) -> str:
         ('Get "https://r/v2/": http: server gave HTTP response to HTTPS client', Reason.TLS),
         ('Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused', Reason.NETWORK),
         ("dial tcp: lookup ghcr.io on 10.0.0.1:53: no such host", Reason.NETWORK),
+        ('Manifest list must be converted to type "application/vnd.docker.distribution.manifest.list.v2+json" to be written to destination, but we cannot modify it: "Instructed to preserve digests"', Reason.DIGEST),
         ("writing blob: something odd", Reason.OTHER),
     ],
 )  # fmt: skip
