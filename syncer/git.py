@@ -16,6 +16,7 @@ from typing import Any
 
 from syncer.ci import ZERO_SHA, CiContext
 from syncer.errors import SyncerError
+from syncer.files import WriteError, write_atomic
 
 TOKEN_VARIABLE = "SYNCER_PUSH_TOKEN"  # noqa: S105  (the variable's name, not a secret)
 Log = Callable[[str], None]
@@ -224,34 +225,70 @@ def publish(
     pushed is lost, and nothing is ever force-pushed.
     """
     for attempt in range(1, max(1, tries) + 1):
-        sha = _commit(repo, render(), message, author)
+        files = render()
+        written, failure = _write_files(repo.root, files)
+        if not written and failure:
+            raise failure
+        sha, own = _commit(repo, written, message, author), 1
+        if sha is None and push:
+            own = _pending_push(repo, branch, list(files), log)
+            sha = repo.head_sha() if own else None
         if sha is None:
             log("report unchanged, nothing to commit")
-            return None
-        if not push:
-            return sha
-        if branch is None:
+        elif not push:
+            pass
+        elif branch is None:
             log("HEAD is detached and no branch is known: committed, not pushed")
-            return sha
-        try:
-            repo.git("push", repo.push_target(), f"HEAD:refs/heads/{branch}")
-            log(f"pushed {sha[:10]} to {branch}")
-            return sha
-        except GitError as error:
-            if not _remote_moved(error) or attempt == tries:
-                raise
-            log(f"{branch} moved on the remote; re-applying the report (try {attempt + 1})")
-            _rebase_onto_remote(repo, branch)
+        else:
+            try:
+                repo.git("push", repo.push_target(), f"HEAD:refs/heads/{branch}")
+                log(f"pushed {sha[:10]} to {branch}")
+            except GitError as error:
+                if not _remote_moved(error) or attempt == tries:
+                    raise
+                log(f"{branch} moved on the remote; re-applying the report (try {attempt + 1})")
+                _rebase_onto_remote(repo, branch, own)
+                continue
+        if failure:  # what could be written is committed; now say what could not
+            raise failure
+        return sha
     return None
 
 
-def _commit(
-    repo: Repository, files: Mapping[str, str], message: str, author: Identity
-) -> str | None:
+def _write_files(root: Path, files: Mapping[str, str]) -> tuple[list[str], WriteError | None]:
+    """Write the files in order, each whole or not at all; stop at the first that fails (the
+    state comes first: a report is never committed without the state it shows)."""
+    written: list[str] = []
     for path, text in files.items():
-        target = repo.root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8", newline="\n")
+        try:
+            write_atomic(root / path, text)
+        except WriteError as failure:
+            return written, failure
+        written.append(path)
+    return written, None
+
+
+def _pending_push(repo: Repository, branch: str | None, files: list[str], log: Log) -> int:
+    """How many report commits that an earlier run made and never pushed (killed
+    during `git push`, or `--no-push`): commits ahead of the remote branch that touch
+    nothing but syncer's own files. 0 when there are none, or others' commits among them."""
+    if branch is None or not repo.has_commit(f"refs/remotes/origin/{branch}"):
+        return 0
+    ahead = repo.git("rev-list", f"refs/remotes/origin/{branch}..HEAD").split()
+    if not ahead:
+        return 0
+    for sha in ahead:
+        touched = repo.git("diff-tree", "--no-commit-id", "--name-only", "-r", sha).split()
+        if not touched or not set(touched) <= set(files):
+            log(
+                f"HEAD has {len(ahead)} commits not on origin/{branch}, not all syncer's: not pushed"
+            )
+            return 0
+    log(f"pushing {len(ahead)} report commit(s) that an earlier run left unpushed")
+    return len(ahead)
+
+
+def _commit(repo: Repository, files: list[str], message: str, author: Identity) -> str | None:
     repo.git("add", "--", *files)
     if not repo.git("diff", "--cached", "--name-only", "--", *files):
         return None
@@ -266,9 +303,11 @@ def _commit(
     return repo.head_sha()
 
 
-def _rebase_onto_remote(repo: Repository, branch: str) -> None:
-    """Drop our report commit, bring in the remote's new commits; the caller re-renders."""
-    repo.git("reset", "--hard", "HEAD~1")
+def _rebase_onto_remote(repo: Repository, branch: str, own: int) -> None:
+    """Drop our `own` report commits, bring in the remote's new commits; the caller re-renders
+    (the results of this run; an image whose earlier unpushed result is dropped here is
+    missing from the state, so the next run checks it again)."""
+    repo.git("reset", "--hard", f"HEAD~{own}")
     repo.git("fetch", "--no-tags", "origin", branch)
     try:
         repo.git("rebase", "FETCH_HEAD")

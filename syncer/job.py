@@ -12,6 +12,7 @@ from syncer.ci import CiContext
 from syncer.config import Config
 from syncer.engine import run_sync
 from syncer.errors import SyncerError
+from syncer.files import write_atomic
 from syncer.git import Base, Identity, Repository, find_base, publish
 from syncer.imagelist import (
     Entry,
@@ -72,7 +73,8 @@ def render_files(
         state_file=config.state,
         template=template,
     )
-    return {config.report: report, config.state: dump_state(state)}
+    # The state first: written alone it is still the truth; a report alone would not be.
+    return {config.state: dump_state(state), config.report: report}
 
 
 def _commit_message(results: list[ImageResult], job_url: str | None) -> str:
@@ -158,11 +160,7 @@ def append_summary(ci: CiContext, text: str) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise SyncerError(f"{path}: cannot write: {exc.strerror}") from None
+    write_atomic(path, text)
 
 
 def _publish(

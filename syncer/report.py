@@ -33,12 +33,20 @@ def cell(value: object) -> str:
     return text
 
 
+SHORT_ERROR = 72  # characters of the error in a table row; the state keeps all of it
+
+
+def short(text: str, limit: int = SHORT_ERROR) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
 def _status(state: State, source: str) -> str:
     known = state.get(source)
-    if known is None:
-        return "pending"
+    if known is None or (not known.failed and known.digest is None):
+        return "pending"  # never "mirrored" without a digest the registry was seen to hold
     if known.failed:
-        return f"FAILED ({known.reason}): {known.error or ''}".rstrip(": ")
+        return f"FAILED ({known.reason}): {short(known.error or '')}".rstrip(": ")
     return "mirrored"
 
 

@@ -102,7 +102,10 @@ class Reason(str, enum.Enum):
 
 # First match wins: a 429 page may also say "unauthorized", a TLS failure also "dial tcp".
 _PATTERNS: tuple[tuple[Reason, re.Pattern[str]], ...] = (
-    (Reason.DIGEST, re.compile(r"preserve digests|digest mismatch|digests? do(es)? not match", re.I)),
+    (
+        Reason.DIGEST,
+        re.compile(r"preserve digests|digest mismatch|digests? do(es)? not match", re.I),
+    ),
     (Reason.RATE_LIMITED, re.compile(r"toomanyrequests|too many requests|\b429\b", re.I)),
     (
         Reason.UNAUTHORIZED,

@@ -146,7 +146,9 @@ class FaultyProxy:
                         proxy.refused[rule, repository] += int(refuse)
                     if refuse:
                         self._drain()
-                        body = b'{"errors":[{"code":"UNKNOWN","message":"refused by the test proxy"}]}'
+                        body = (
+                            b'{"errors":[{"code":"UNKNOWN","message":"refused by the test proxy"}]}'
+                        )
                         self._answer(rule.status, {"Content-Type": "application/json"}, body)
                         return True
                 return False

@@ -53,15 +53,35 @@ def test_merge_keeps_other_jobs_results_and_drops_removed_images() -> None:
     assert sorted(merge(theirs, ours, ["a", "b"])) == ["a", "b"]
 
 
-def test_needs_work_failed_unknown_or_moved() -> None:
+def test_needs_work_failed_unknown_moved_or_incomplete() -> None:
     state = apply_results(
-        {}, [ImageResult("a", "d", Status.COPIED), ImageResult("b", "d", Status.FAILED)], "c"
-    )
-    assert needs_work(state, [("a", "d"), ("b", "d"), ("c", "d"), ("a", "elsewhere")][:3]) == {
-        "b",
+        {},
+        [
+            ImageResult("a", "d", Status.COPIED, digest=DIGEST, platforms=("linux/amd64",)),
+            ImageResult("b", "d", Status.FAILED),
+            ImageResult("no-platforms", "d", Status.COPIED, digest=DIGEST),
+            ImageResult("no-digest", "d", Status.COPIED, platforms=("linux/amd64",)),
+        ],
         "c",
-    }
+    )
+    mappings = [(name, "d") for name in ("a", "b", "c", "no-platforms", "no-digest")]
+    assert needs_work(state, mappings) == {"b", "c", "no-platforms", "no-digest"}
     assert needs_work(state, [("a", "elsewhere")]) == {"a"}
+
+
+def test_a_long_error_is_short_in_the_table_and_whole_in_the_state() -> None:
+    error = "reading manifest: " + "x" * 300
+    result = ImageResult("quay.io/a/b:1", f"{PREFIX}/quay.io/a/b:1", Status.FAILED,
+                         reason="other", error=error)  # fmt: skip
+    state = apply_results({}, [result], "c")
+    text = render_report(
+        _mappings("quay.io/a/b:1\n"), state, prefix=PREFIX, list_file="l", state_file="s"
+    )
+    row = next(line for line in text.splitlines() if line.startswith("| `quay.io"))
+    assert "FAILED (other): reading manifest: xxx" in row
+    assert "…" in row
+    assert len(row) < 250
+    assert load_state(dump_state(state), "s")["quay.io/a/b:1"].error == error
 
 
 def test_cell_escapes_markdown_and_html() -> None:
