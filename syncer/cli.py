@@ -336,6 +336,23 @@ def diff(
     return 0
 
 
+@app.command("repair-state")
+def repair_state(list_: ListOpt = None, dest: DestOpt = None, repo: RepoOpt = Path()) -> int:
+    """Rebuild mapping.json and MAPPING.md from the destination, when mapping.json cannot be
+    read (a bad hand edit, conflict markers, a truncated file).
+
+    An image is recorded when the destination holds the manifest the source has now (HEAD
+    requests, as a run's skip check); the others are left out and synced by the next run.
+    Copies nothing, commits nothing.
+    """
+    from syncer.locks import run_lock
+    from syncer.repair import repair_state
+
+    config, _, repository = _in_repository(repo, list=list_, destination=dest)
+    with run_lock(repository.git_dir, _log):
+        return repair_state(config, _log)
+
+
 @app.command("sync")
 def sync(
     images: Annotated[

@@ -12,11 +12,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from syncer.ci import ZERO_SHA, CiContext
 from syncer.errors import SyncerError
-from syncer.files import WriteError, write_atomic
 
 TOKEN_VARIABLE = "SYNCER_PUSH_TOKEN"  # noqa: S105  (the variable's name, not a secret)
 Log = Callable[[str], None]
@@ -73,6 +71,7 @@ class Repository:
         if self.repo.working_tree_dir is None:
             raise GitError(f"{root}: a bare repository has no files to mirror")
         self.root = Path(self.repo.working_tree_dir)
+        self.git_dir = Path(self.repo.git_dir)
         self._env = _git_env(push_user, environ)
 
     @contextmanager
@@ -193,126 +192,3 @@ def find_base(repo: Repository, explicit: str | None, ci: CiContext, log: Log) -
     if repo.has_commit("HEAD~1"):
         return Base(repo.resolve("HEAD~1"), "previous commit (HEAD~1)")
     return Base(None, "no previous commit: every image is new")
-
-
-@dataclass(frozen=True)
-class Identity:
-    name: str
-    email: str
-
-
-def _remote_moved(error: GitError) -> bool:
-    """The push lost a race (worth re-applying), unlike "[remote rejected]" by a hook or a
-    protected branch, which no retry can fix."""
-    return any(word in error.output for word in ("(fetch first)", "(non-fast-forward)"))
-
-
-def publish(
-    repo: Repository,
-    *,
-    render: Callable[[], Mapping[str, str]],
-    message: str,
-    author: Identity,
-    branch: str | None,
-    push: bool,
-    tries: int,
-    log: Log,
-) -> str | None:
-    """Commit what `render` writes and push it to `branch`; return the new commit, if any.
-
-    `render` reads the repository as it is when called (list and state at HEAD), so after a
-    rejected push the report is rebuilt on top of the remote's new head: nothing anybody else
-    pushed is lost, and nothing is ever force-pushed.
-    """
-    for attempt in range(1, max(1, tries) + 1):
-        files = render()
-        written, failure = _write_files(repo.root, files)
-        if not written and failure:
-            raise failure
-        sha, own = _commit(repo, written, message, author), 1
-        if sha is None and push:
-            own = _pending_push(repo, branch, list(files), log)
-            sha = repo.head_sha() if own else None
-        if sha is None:
-            log("report unchanged, nothing to commit")
-        elif not push:
-            pass
-        elif branch is None:
-            log("HEAD is detached and no branch is known: committed, not pushed")
-        else:
-            try:
-                repo.git("push", repo.push_target(), f"HEAD:refs/heads/{branch}")
-                log(f"pushed {sha[:10]} to {branch}")
-            except GitError as error:
-                if not _remote_moved(error) or attempt == tries:
-                    raise
-                log(f"{branch} moved on the remote; re-applying the report (try {attempt + 1})")
-                _rebase_onto_remote(repo, branch, own)
-                continue
-        if failure:  # what could be written is committed; now say what could not
-            raise failure
-        return sha
-    return None
-
-
-def _write_files(root: Path, files: Mapping[str, str]) -> tuple[list[str], WriteError | None]:
-    """Write the files in order, each whole or not at all; stop at the first that fails (the
-    state comes first: a report is never committed without the state it shows)."""
-    written: list[str] = []
-    for path, text in files.items():
-        try:
-            write_atomic(root / path, text)
-        except WriteError as failure:
-            return written, failure
-        written.append(path)
-    return written, None
-
-
-def _pending_push(repo: Repository, branch: str | None, files: list[str], log: Log) -> int:
-    """How many report commits that an earlier run made and never pushed (killed
-    during `git push`, or `--no-push`): commits ahead of the remote branch that touch
-    nothing but syncer's own files. 0 when there are none, or others' commits among them."""
-    if branch is None or not repo.has_commit(f"refs/remotes/origin/{branch}"):
-        return 0
-    ahead = repo.git("rev-list", f"refs/remotes/origin/{branch}..HEAD").split()
-    if not ahead:
-        return 0
-    for sha in ahead:
-        touched = repo.git("diff-tree", "--no-commit-id", "--name-only", "-r", sha).split()
-        if not touched or not set(touched) <= set(files):
-            log(
-                f"HEAD has {len(ahead)} commits not on origin/{branch}, not all syncer's: not pushed"
-            )
-            return 0
-    log(f"pushing {len(ahead)} report commit(s) that an earlier run left unpushed")
-    return len(ahead)
-
-
-def _commit(repo: Repository, files: list[str], message: str, author: Identity) -> str | None:
-    repo.git("add", "--", *files)
-    if not repo.git("diff", "--cached", "--name-only", "--", *files):
-        return None
-    identity: dict[str, Any] = {
-        "GIT_AUTHOR_NAME": author.name,
-        "GIT_AUTHOR_EMAIL": author.email,
-        "GIT_COMMITTER_NAME": author.name,
-        "GIT_COMMITTER_EMAIL": author.email,
-    }
-    with repo.repo.git.custom_environment(**identity):
-        repo.git("commit", "--quiet", "--no-verify", "-m", message, "--", *files)
-    return repo.head_sha()
-
-
-def _rebase_onto_remote(repo: Repository, branch: str, own: int) -> None:
-    """Drop our `own` report commits, bring in the remote's new commits; the caller re-renders
-    (the results of this run; an image whose earlier unpushed result is dropped here is
-    missing from the state, so the next run checks it again)."""
-    repo.git("reset", "--hard", f"HEAD~{own}")
-    repo.git("fetch", "--no-tags", "origin", branch)
-    try:
-        repo.git("rebase", "FETCH_HEAD")
-    except GitError:
-        repo.git("rebase", "--abort")
-        raise GitError(
-            f"local commits do not rebase onto origin/{branch}; resolve by hand and run again"
-        ) from None

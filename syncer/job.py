@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import os
+import tempfile
 from collections.abc import Callable
 from collections.abc import Mapping as MappingT
 from dataclasses import dataclass
@@ -13,7 +15,7 @@ from syncer.config import Config
 from syncer.engine import run_sync
 from syncer.errors import SyncerError
 from syncer.files import write_atomic
-from syncer.git import Base, Identity, Repository, find_base, publish
+from syncer.git import Base, Repository, find_base
 from syncer.imagelist import (
     Entry,
     Problem,
@@ -21,7 +23,9 @@ from syncer.imagelist import (
     parse_list,
     removed_images,
 )
+from syncer.locks import clear_stale_index_lock, run_lock
 from syncer.plan import PlanRow, make_plan
+from syncer.publish import Identity, ReportNotWritten, publish
 from syncer.report import render_report, results_summary
 from syncer.results import ImageResult, Status
 from syncer.shard import Shard, dump_results, load_results
@@ -96,6 +100,16 @@ def _show_changes(config: Config, files: MappingT[str, str], log: Log) -> None:
 
 
 def run_job(
+    config: Config, repo: Repository, ci: CiContext, options: RunOptions, log: Log, warn: Log
+) -> int:
+    if options.dry_run:
+        return _run_job(config, repo, ci, options, log, warn)
+    with run_lock(repo.git_dir, log):
+        clear_stale_index_lock(repo.git_dir, repo.root, log)
+        return _run_job(config, repo, ci, options, log, warn)
+
+
+def _run_job(
     config: Config, repo: Repository, ci: CiContext, options: RunOptions, log: Log, warn: Log
 ) -> int:
     prefix = config.require_destination()
@@ -173,23 +187,55 @@ def _publish(
     log: Log,
 ) -> None:
     prefix = config.require_destination()
-    publish(
-        repo,
-        render=lambda: render_files(config, prefix, updates),
-        message=_commit_message(results, ci.job_url),
-        author=Identity(config.git_author_name, config.git_author_email),
-        branch=ci.branch or repo.current_branch(),
-        push=push,
-        tries=config.push_tries,
-        log=log,
-    )
+    try:
+        publish(
+            repo,
+            render=lambda: render_files(config, prefix, updates),
+            message=_commit_message(results, ci.job_url),
+            author=Identity(config.git_author_name, config.git_author_email),
+            branch=ci.branch or repo.current_branch(),
+            push=push,
+            tries=config.push_tries,
+            log=log,
+        )
+    except ReportNotWritten:
+        raise
+    except SyncerError as exc:
+        exc.args = (f"{exc}; {_save_results(results, repo)}",)
+        raise
     log(f"report: {config.path(config.report)}")
+
+
+def _save_results(results: list[ImageResult], repo: Repository) -> str:
+    """Where this run's results went when the state could not be recorded: never nowhere."""
+    try:
+        commit = repo.head_sha()
+    except SyncerError:
+        commit = "unknown"
+    text = dump_results(results, commit, None)
+    try:
+        fd, name = tempfile.mkstemp(prefix="syncer-results-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as exc:
+        return f"this run's results could not be saved either ({exc.strerror}): see the log above"
+    return (
+        f"this run's results are saved in {name}: record them with 'syncer report --merge {name}'"
+    )
 
 
 def merge_job(
     config: Config, repo: Repository, ci: CiContext, files: list[Path], push: bool, log: Log
 ) -> int:
     """Fold the results files of several shards into the state, render, commit once."""
+    with run_lock(repo.git_dir, log):
+        clear_stale_index_lock(repo.git_dir, repo.root, log)
+        return _merge_job(config, repo, ci, files, push, log)
+
+
+def _merge_job(
+    config: Config, repo: Repository, ci: CiContext, files: list[Path], push: bool, log: Log
+) -> int:
     prefix = config.require_destination()
     work = load_workspace(config, prefix)
     updates: State = {}

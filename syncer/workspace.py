@@ -40,8 +40,8 @@ def read_list(config: Config) -> ImageList:
     return parse_list(text, config.list)
 
 
-def load_workspace(config: Config, prefix: str) -> Workspace:
+def load_workspace(config: Config, prefix: str, *, read_state: bool = True) -> Workspace:
     images = read_list(config)
     mappings, problems = map_destinations(images.entries, prefix, config.list)
-    state = load_state(read_text(config.path(config.state)), config.state)
+    state = load_state(read_text(config.path(config.state)), config.state) if read_state else {}
     return Workspace(images, mappings, [*images.errors, *problems], state)
