@@ -278,3 +278,28 @@ def test_repair_state_rebuilds_a_broken_state_from_the_destination(
     state = _state(remote)
     assert state["quay.io/x/y:1"]["reason"] == "not found"
     assert state[ALPINE]["digest"] == images[ALPINE]
+
+
+def test_platforms_that_could_not_be_read_after_a_copy_are_filled_in_by_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, upstream: Registry, destination: Registry
+) -> None:
+    digest = make_upstream_image(tmp_path / "oci", upstream.host, ALPINE)
+    refuse_read = Refusal("GET", "/manifests/", times=1)  # the read after the copy fails once
+    with FaultyProxy(destination.host, refusals=(refuse_read,)) as proxy:
+        conf = write_registries_conf(tmp_path / "r.conf", upstream.host, proxy.host)
+        remote = Remote(
+            tmp_path,
+            {"syncer.yaml": syncer_yaml(destination, conf).replace(destination.host, proxy.host)},
+        )
+        _, sha = remote.commit({"source-images.list": "alpine:3.19\n"}, "alpine")
+        _gitlab_push(monkeypatch, "0" * 40, sha)
+        assert main(["run", "-C", str(remote.checkout(tmp_path / "ci-1", sha))]) == 0
+        assert sum(proxy.refused.values()) == 1
+        first = _state(remote)[ALPINE]
+        assert (first["digest"], first["platforms"]) == (digest, [])
+
+        before, sha = remote.commit({"notes.txt": "x\n"}, "unrelated")
+        _gitlab_push(monkeypatch, before, sha)
+        assert main(["run", "-C", str(remote.checkout(tmp_path / "ci-2", sha))]) == 0
+    second = _state(remote)[ALPINE]
+    assert (second["digest"], second["platforms"]) == (digest, ["linux/amd64", "linux/arm64"])
