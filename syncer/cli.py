@@ -336,6 +336,38 @@ def diff(
     return 0
 
 
+@app.command("where")
+def where(
+    images: Annotated[
+        list[str], typer.Argument(help="Image references, as in the list.", metavar="IMAGE")
+    ],
+    as_json: JsonOpt = False,
+    repo: RepoOpt = Path(),
+) -> int:
+    """Show where each image is read from, as skopeo reads it: the endpoints in order (the
+    registries.conf mirrors first) with their TLS choice, whether it is blocked, and which
+    credentials entry applies (its file and key, never the secret).
+
+    Reads registries_conf (else /etc/containers/registries.conf), the drop-ins of
+    registries_conf_dir (else /etc/containers/registries.conf.d and the user's), and the
+    auth files skopeo reads. Exit 1 when an image cannot be read at all.
+    """
+    from syncer.engine import registry_setup
+    from syncer.where import render, where
+
+    config = _config(repo)
+    parsed = parse_list("\n".join(images), "argument")
+    report_problems(parsed.errors)
+    conf, auth = registry_setup(config)
+    answers = where([e.source for e in parsed.entries], conf, auth, config.insecure_registries)
+    if as_json:
+        _print_json([a.as_json() for a in answers])
+    else:
+        typer.echo(render(answers, conf))
+    unreadable = [a for a in answers if a.error or not a.as_json()["endpoints"]]
+    return 1 if parsed.errors or unreadable else 0
+
+
 @app.command("repair-state")
 def repair_state(list_: ListOpt = None, dest: DestOpt = None, repo: RepoOpt = Path()) -> int:
     """Rebuild mapping.json and MAPPING.md from the destination, when mapping.json cannot be

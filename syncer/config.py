@@ -33,6 +33,7 @@ class Config:
     authfile: str | None = None
     insecure_registries: tuple[str, ...] = ()
     registries_conf: str | None = None
+    registries_conf_dir: str | None = None  # None: where skopeo reads its drop-ins
     git_author_name: str = "syncer-bot"
     git_author_email: str = "syncer-bot@users.noreply.localhost"
     push_tries: int = 5
@@ -110,6 +111,7 @@ KEYS: dict[str, Parser] = {
     "authfile": _string,
     "insecure_registries": _hosts,
     "registries_conf": _string,
+    "registries_conf_dir": _string,
     "git_author_name": _string,
     "git_author_email": _string,
     "push_tries": _positive_int,

@@ -20,8 +20,8 @@ from syncer.auth import DockerAuth
 from syncer.config import Config
 from syncer.errors import UsageError
 from syncer.imagelist import Mapping
+from syncer.pull_sources import RegistriesConf
 from syncer.reference import Reference
-from syncer.registries_conf import RegistriesConf
 from syncer.registry import RegistryClient
 from syncer.results import ImageResult, Status, platform_name, platforms_in
 from syncer.skopeo import Reason, SkopeoOptions, classify_failure, copy_command
@@ -181,17 +181,30 @@ def sync_images(
         return list(pool.map(one, mappings))
 
 
+def registry_setup(config: Config) -> tuple[RegistriesConf, DockerAuth]:
+    """registries.conf and the credentials, read as skopeo will read them for this config."""
+    options = SkopeoOptions.from_config(config)
+    if options.authfile and not Path(options.authfile).is_file():
+        raise UsageError(f"authfile {options.authfile}: no such file")
+    conf = RegistriesConf.load(options.registries_conf, config.registries_conf_dir)
+    return conf, DockerAuth.from_authfile(options.authfile, conf.config.helpers)
+
+
 def make_copier(
     config: Config, log: Log, known_platforms: dict[str, tuple[str, ...]] | None = None
 ) -> Copier:
     options = SkopeoOptions.from_config(config)
-    if options.authfile and not Path(options.authfile).is_file():
-        raise UsageError(f"authfile {options.authfile}: no such file")
     for host in config.insecure_registries:
         log(f"TLS verification is off for {host} (insecure_registries)")
+    if config.registries_conf_dir:
+        log(
+            f"registries_conf_dir: syncer reads drop-ins from {config.registries_conf_dir}; "
+            "skopeo has no flag for it and reads its own directories whatever this says"
+        )
+    conf, auth = registry_setup(config)
     client = RegistryClient(
-        auth=DockerAuth.from_authfile(options.authfile),
-        conf=RegistriesConf.load(options.registries_conf),
+        auth=auth,
+        conf=conf,
         insecure_hosts=config.insecure_registries,
         log=log,
     )

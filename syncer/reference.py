@@ -109,6 +109,19 @@ def parse(text: str) -> Reference:
     return Reference(domain, path, tag, digest)
 
 
+def is_domain(text: str) -> bool:
+    """`text` is a registry host[:port], as the reference grammar's domain."""
+    return _DOMAIN_AND_PORT_RE.fullmatch(text) is not None
+
+
+def parse_named(text: str) -> Reference:
+    """Go's `reference.ParseNamed`: a normalized name that must already be written in full."""
+    ref = parse_normalized(text)
+    if str(ref) != text:
+        raise InvalidReference("repository name must be canonical")
+    return ref
+
+
 def _split_docker_domain(text: str) -> tuple[str, str]:
     first, slash, rest = text.partition("/")
     # The first component is a registry host only if it looks like one: a dot, a port,

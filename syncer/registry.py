@@ -24,8 +24,9 @@ from typing import Any
 import httpx
 
 from syncer.auth import Credentials, DockerAuth
+from syncer.pull_sources import Endpoint, RegistriesConf
 from syncer.reference import Reference
-from syncer.registries_conf import Endpoint, RegistriesConf
+from syncer.registries_conf import RegistriesConfError
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -135,24 +136,41 @@ class RegistryClient:
             return self._host_locks.setdefault(host, threading.Lock())
 
     # Public questions -------------------------------------------------------------------
+    def _destination(self, ref: Reference) -> Endpoint | None:
+        """Where skopeo writes `ref`, or None when the configuration blocks it."""
+        endpoint = self.conf.destination(ref, insecure=self._forced_insecure(ref))
+        return None if endpoint.blocked_by else endpoint
+
+    def _forced_insecure(self, ref: Reference) -> bool:
+        """skopeo gets `--src/dest-tls-verify=false` for these: TLS off for every endpoint."""
+        return ref.domain.lower() in self.insecure_hosts
+
     def destination_digest(self, ref: Reference) -> str | None:
         """Digest of what is at the destination now (None: absent or cannot tell).
 
         A tag+digest destination is written to its tag, so the tag is what is asked.
         """
-        return self._head(Endpoint(ref.domain, ref.path, False), ref.tag or _manifest_ref(ref))
+        endpoint = self._destination(ref)
+        return self._head(endpoint, ref.tag or _manifest_ref(ref)) if endpoint else None
 
     def source_digest(self, ref: Reference) -> str | None:
-        """Digest at the source, asked where skopeo would read it (mirrors first)."""
-        for endpoint in self.conf.endpoints(ref):
-            digest = self._head(endpoint, _manifest_ref(ref))
+        """Digest at the source, asked where skopeo would read it (mirrors first; never a
+        blocked endpoint)."""
+        try:
+            endpoints = self.conf.readable(ref, insecure=self._forced_insecure(ref))
+        except RegistriesConfError:  # a rewrite to no valid reference: skopeo fails it too
+            return None
+        for endpoint in endpoints:
+            digest = self._head(endpoint, _manifest_ref(endpoint.reference))
             if digest is not None:
                 return digest
         return None
 
     def manifest(self, ref: Reference) -> Manifest | None:
         """The manifest at the destination `ref` (by its tag, as `destination_digest`)."""
-        endpoint = Endpoint(ref.domain, ref.path, False)
+        endpoint = self._destination(ref)
+        if endpoint is None:
+            return None
         response = self._send("GET", endpoint, f"manifests/{ref.tag or _manifest_ref(ref)}")
         if response is None or response.status_code != 200:
             return None
@@ -164,7 +182,8 @@ class RegistryClient:
         return Manifest(digest, body) if isinstance(body, dict) else None
 
     def blob_json(self, ref: Reference, digest: str) -> dict[str, Any] | None:
-        response = self._send("GET", Endpoint(ref.domain, ref.path, False), f"blobs/{digest}")
+        endpoint = self._destination(ref)
+        response = self._send("GET", endpoint, f"blobs/{digest}") if endpoint else None
         if response is None or response.status_code != 200:
             return None
         try:
@@ -180,10 +199,6 @@ class RegistryClient:
             return None
         digest = response.headers.get("docker-content-digest")
         return digest if digest and digest.startswith("sha256:") else None
-
-    def _insecure(self, endpoint: Endpoint) -> bool:
-        host = endpoint.host.lower()
-        return endpoint.insecure or host in self.insecure_hosts or self.conf.is_insecure(host)
 
     def _send(self, method: str, endpoint: Endpoint, suffix: str) -> httpx.Response | None:
         """One request with auth and rate-limit handling; None when the host cannot be reached."""
@@ -212,7 +227,7 @@ class RegistryClient:
         token = self._tokens.get((host, scope))
         if token:
             headers["Authorization"] = token
-        insecure = self._insecure(endpoint)
+        insecure = endpoint.insecure
         client = self._client(verify=not insecure)
         if host not in self._schemes:
             # The first request to a host finds its scheme (https, then http for an insecure
@@ -248,8 +263,8 @@ class RegistryClient:
     ) -> bool:
         """Answer a 401's challenge; True when there is a new Authorization to try."""
         scheme, params = _challenge(response.headers.get("www-authenticate", ""))
-        credentials = self.auth.for_host(endpoint.host)
-        if scheme == "basic" and credentials:
+        credentials = self.auth.for_reference(endpoint.location)
+        if scheme == "basic" and credentials and not credentials.identity_token:
             value = "Basic " + _basic(credentials)
         elif scheme == "bearer" and "realm" in params:
             token = self._fetch_token(params, scope, credentials)
@@ -267,9 +282,16 @@ class RegistryClient:
         self, params: dict[str, str], scope: str, credentials: Credentials | None
     ) -> str | None:
         query = {"scope": scope, **({"service": params["service"]} if "service" in params else {})}
-        headers = {"Authorization": "Basic " + _basic(credentials)} if credentials else {}
+        client = self._client(verify=True)
         try:
-            response = self._client(verify=True).get(params["realm"], params=query, headers=headers)
+            if credentials and credentials.identity_token:
+                # An identity token is an OAuth2 refresh token: exchanged as containers/image does.
+                form = {**query, "grant_type": "refresh_token", "client_id": "containers/image",
+                        "refresh_token": credentials.identity_token}  # fmt: skip
+                response = client.post(params["realm"], data=form)
+            else:
+                headers = {"Authorization": "Basic " + _basic(credentials)} if credentials else {}
+                response = client.get(params["realm"], params=query, headers=headers)
         except httpx.HTTPError:
             return None
         if response.status_code != 200:

@@ -96,12 +96,14 @@ class Reason(str, enum.Enum):
     NETWORK = "network"
     TIMEOUT = "timeout"
     INTERRUPTED = "interrupted"
+    BLOCKED = "blocked"  # registries.conf blocks the registry
     DIGEST = "digest"  # the destination would hold (or holds) another digest than the source
     OTHER = "other"
 
 
 # First match wins: a 429 page may also say "unauthorized", a TLS failure also "dial tcp".
 _PATTERNS: tuple[tuple[Reason, re.Pattern[str]], ...] = (
+    (Reason.BLOCKED, re.compile(r"registry \S+ is blocked in")),
     (
         Reason.DIGEST,
         re.compile(r"preserve digests|digest mismatch|digests? do(es)? not match", re.I),

@@ -50,6 +50,7 @@ class FaultyProxy:
         token_auth: bool = False,
         basic_credentials: str | None = None,
         refusals: tuple[Refusal, ...] = (),
+        refresh_token: str | None = None,
     ):
         self.upstream = upstream
         self.head_without_digest = head_without_digest
@@ -60,6 +61,7 @@ class FaultyProxy:
         # anybody, or only to `basic_credentials` "user:password").
         self.token_auth = token_auth
         self.basic_credentials = basic_credentials
+        self.refresh_token = refresh_token  # POST /token with this OAuth2 refresh token works
         self.refusals = refusals
         self.refused: Counter[tuple[Refusal, str]] = Counter()  # by rule and repository
         self.port = free_port()
@@ -114,6 +116,18 @@ class FaultyProxy:
                 import base64
                 import json
 
+                if self.command == "POST":  # OAuth2: an identity token as a refresh token
+                    from urllib.parse import parse_qs
+
+                    form = parse_qs(self._body().decode())
+                    good = (
+                        proxy.refresh_token is not None
+                        and form.get("grant_type") == ["refresh_token"]
+                        and form.get("refresh_token") == [proxy.refresh_token]
+                    )
+                    body = json.dumps({"access_token": "good-token"}).encode()
+                    self._answer(200 if good else 401, {"Content-Type": "application/json"}, body)
+                    return
                 expected = proxy.basic_credentials
                 given = self.headers.get("Authorization", "")
                 if expected and given != "Basic " + base64.b64encode(expected.encode()).decode():
@@ -154,9 +168,20 @@ class FaultyProxy:
                 return False
 
             def _drain(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
+                self._body()
+
+            def _body(self) -> bytes:
+                """The request body, de-chunked (skopeo sends some bodies chunked)."""
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    data = b""
+                    while True:
+                        size = int(self.rfile.readline().strip(), 16)
+                        if size == 0:
+                            self.rfile.readline()
+                            return data
+                        data += self.rfile.read(size)
+                        self.rfile.readline()
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
             def _fault(self) -> bool:
                 if self._refused():
@@ -182,8 +207,8 @@ class FaultyProxy:
             def _forward(self) -> None:
                 if self._fault():
                     return
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
+                has_body = "Content-Length" in self.headers or "Transfer-Encoding" in self.headers
+                body = self._body() if has_body else None
                 conn = http.client.HTTPConnection(proxy.upstream, timeout=30)
                 try:
                     # Header by header: a client may send several Accept headers.

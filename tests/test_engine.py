@@ -85,7 +85,7 @@ def proxy_factory(upstream: Registry) -> Iterator[type[FaultyProxy]]:
 def _mirror_first(config: Config) -> None:
     """Copy everything once, so the destination already holds it."""
     results, _ = _sync(config, IMAGE, OTHER)
-    assert {r.status for r in results} == {Status.COPIED}
+    assert {r.status for r in results} == {Status.COPIED}, [r.error for r in results]
 
 
 def test_equal_digests_are_skipped_without_any_skopeo_process(
@@ -179,6 +179,32 @@ def test_digest_pinned_and_immutable_tags_never_ask_the_source(
     results, _ = _sync(config, pinned, "busybox:1.36")
     assert [r.status for r in results] == [Status.SKIPPED, Status.SKIPPED]
     assert proxy.requests == []
+
+
+def test_an_identity_token_is_used_as_an_oauth2_refresh_token(
+    tmp_path: Path,
+    digests: dict[str, str],
+    destination: Registry,
+    proxy_factory: type[FaultyProxy],
+    skopeo_calls: Path,
+) -> None:
+    import base64
+    import json
+
+    # Basic credentials are refused by the token server: only the refresh token works.
+    proxy = proxy_factory(token_auth=True, basic_credentials="nobody:never", refresh_token="rt-1")
+    authfile = tmp_path / "auth.json"
+    user = base64.b64encode(b"00000000-0000-0000-0000-000000000000:").decode()
+    authfile.write_text(
+        json.dumps({"auths": {proxy.host: {"auth": user, "identitytoken": "rt-1"}}})
+    )
+    config = _config(tmp_path, proxy.host, destination, authfile=str(authfile))
+    _mirror_first(config)
+    skopeo_calls.write_text("")
+    results, _ = _sync(config, IMAGE)
+    assert results[0].status is Status.SKIPPED
+    assert skopeo_calls.read_text() == ""
+    assert ("POST", "/token", 200) in [(m, p.partition("?")[0], s) for m, p, s in proxy.requests]
 
 
 @pytest.mark.parametrize("credentials", [None, "robot:s3cret"])

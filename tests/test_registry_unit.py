@@ -6,10 +6,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from syncer.auth import DockerAuth
+from syncer.auth import AuthFile, DockerAuth
 from syncer.errors import UsageError
+from syncer.pull_sources import Endpoint, RegistriesConf
 from syncer.reference import parse_normalized
-from syncer.registries_conf import Endpoint, RegistriesConf
 from syncer.registry import retry_after
 
 CONF = """
@@ -32,12 +32,16 @@ location = "127.0.0.1:5001"
 """
 
 
+def _hosts(endpoints: list[Endpoint]) -> list[tuple[str, bool]]:
+    return [(e.location, e.insecure) for e in endpoints]
+
+
 def test_endpoints_follow_mirrors_in_order(tmp_path: Path) -> None:
     (tmp_path / "r.conf").write_text(CONF)
-    conf = RegistriesConf.load(str(tmp_path / "r.conf"))
-    assert conf.endpoints(parse_normalized("alpine:3")) == [
-        Endpoint("127.0.0.1:5000", "hub/library/alpine", True),
-        Endpoint("docker.io", "library/alpine", False),
+    conf = RegistriesConf.load(str(tmp_path / "r.conf"), str(tmp_path / "no-dropins"))
+    assert _hosts(conf.endpoints(parse_normalized("alpine:3"))) == [
+        ("127.0.0.1:5000/hub/library/alpine", True),
+        ("docker.io/library/alpine", False),
     ]
     pinned = parse_normalized("alpine@sha256:" + "a" * 64)
     assert [e.host for e in conf.endpoints(pinned)] == [
@@ -45,16 +49,23 @@ def test_endpoints_follow_mirrors_in_order(tmp_path: Path) -> None:
         "mirror.example.com",
         "docker.io",
     ]
-    assert conf.endpoints(parse_normalized("quay.io/private/app:1")) == [
-        Endpoint("127.0.0.1:5001", "app", False)
+    # Blocked: the registry itself is never asked, its mirror is (as skopeo tries it).
+    private = parse_normalized("quay.io/private/app:1")
+    assert [(e.location, e.blocked_by) for e in conf.endpoints(private)] == [
+        ("127.0.0.1:5001/app", None),
+        ("quay.io/private/app", "quay.io/private"),
     ]
-    assert conf.endpoints(parse_normalized("ghcr.io/a/b:1")) == [Endpoint("ghcr.io", "a/b", False)]
-    assert conf.is_insecure("127.0.0.1:5000") is False  # insecure on the mirror entry only
+    assert [e.location for e in conf.readable(private)] == ["127.0.0.1:5001/app"]
+    assert _hosts(conf.endpoints(parse_normalized("ghcr.io/a/b:1"))) == [("ghcr.io/a/b", False)]
+    # insecure belongs to the endpoint whose own entry says so, never to its host elsewhere
+    assert not conf.destination(parse_normalized("127.0.0.1:5000/x:1")).insecure
+    # skopeo --src-tls-verify=false (insecure_registries) turns TLS off for every endpoint
+    assert all(e.insecure for e in conf.endpoints(parse_normalized("alpine:3"), insecure=True))
 
 
 def test_broken_registries_conf_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "r.conf").write_text("[[registry]\n")
-    with pytest.raises(UsageError, match="cannot be read"):
+    with pytest.raises(UsageError, match="not valid TOML"):
         RegistriesConf.load(str(tmp_path / "r.conf"))
 
 
@@ -65,26 +76,25 @@ def test_docker_config_auths(tmp_path: Path) -> None:
             {
                 "auths": {
                     "https://index.docker.io/v1/": {"auth": base64.b64encode(b"hub:pw1").decode()},
+                    # not read by containers/image, so not by syncer: only `auth` counts
                     "harbor.example.com:5000": {"username": "robot", "password": "pw2"},
                 }
             }
         )
     )
-    auth = DockerAuth([path])
-    hub = auth.for_host("docker.io")
+    auth = DockerAuth([AuthFile(path)])
+    hub = auth.for_reference("docker.io/library/alpine")
     assert hub is not None
     assert (hub.username, hub.password) == ("hub", "pw1")
     assert "pw1" not in repr(hub)
-    harbor = auth.for_host("harbor.example.com:5000")
-    assert harbor is not None
-    assert harbor.username == "robot"
-    assert auth.for_host("quay.io") is None
+    assert auth.for_reference("harbor.example.com:5000/a") is None
+    assert auth.for_reference("quay.io/a/b") is None
 
 
 def test_unreadable_auth_file_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(UsageError, match="auth file"):
-        DockerAuth([tmp_path / "config.json"])
+        DockerAuth([AuthFile(tmp_path / "config.json")])
 
 
 @pytest.mark.parametrize(
@@ -119,8 +129,8 @@ def test_credential_helper_is_asked_over_stdin(
             {"credHelpers": {"harbor.example.com": "testhelper"}, "credsStore": "nonexistent"}
         )
     )
-    auth = DockerAuth([config])
-    found = auth.for_host("harbor.example.com")
+    auth = DockerAuth([AuthFile(config)])
+    found = auth.for_reference("harbor.example.com/team/app")
     assert found is not None
     assert (found.username, found.password) == ("robot", "from-helper")
-    assert auth.for_host("quay.io") is None  # the store's program does not exist: no credentials
+    assert auth.for_reference("quay.io/a/b") is None  # credsStore is not read, as by skopeo

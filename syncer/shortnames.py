@@ -1,0 +1,52 @@
+"""Short names in registries.conf: aliases and unqualified-search registries, checked as
+containers/image checks them (a file with a bad alias is refused by every skopeo copy)."""
+
+from __future__ import annotations
+
+from syncer.reference import InvalidReference, is_domain, parse, parse_normalized
+
+
+def _looks_like_registry(domain: str) -> bool:
+    return any(c in domain for c in ".:") or domain == "localhost"
+
+
+def short_name_problem(name: str) -> str | None:
+    try:
+        ref = parse(name)
+    except InvalidReference as exc:
+        return f'cannot parse short name: "{name}": {exc}'
+    if ref.digest is not None:
+        return f'invalid short name "{name}": must not contain digest'
+    if ref.tag is not None:
+        return f'invalid short name "{name}": must not contain tag'
+    if _looks_like_registry(ref.domain):
+        return f'invalid short name "{name}": must not contain registry'
+    return None
+
+
+def alias_value_problem(value: str) -> str | None:
+    try:
+        ref = parse(value)
+    except InvalidReference as exc:
+        return f'parsing alias "{value}": {exc}'
+    if ref.digest is not None:
+        return f'invalid alias "{value}": must not contain digest'
+    if ref.tag is not None:
+        return f'invalid alias "{value}": must not contain tag'
+    if not _looks_like_registry(ref.domain):
+        return f'invalid alias "{value}": must contain registry and repository'
+    try:
+        parse_normalized(value)
+    except InvalidReference as exc:
+        return f'parsing alias "{value}": {exc}'
+    return None
+
+
+def check_alias(name: str, value: str) -> str | None:
+    """What is wrong with one `[aliases]` entry (an empty value is allowed), or None."""
+    return short_name_problem(name) or (alias_value_problem(value) if value else None)
+
+
+def search_registry_problem(host: str) -> str | None:
+    """An unqualified-search registry must be a bare host[:port]."""
+    return None if is_domain(host) else f'Invalid unqualified-search-registries entry "{host}"'
