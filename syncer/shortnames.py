@@ -3,36 +3,36 @@ containers/image checks them (a file with a bad alias is refused by every skopeo
 
 from __future__ import annotations
 
-from syncer.reference import InvalidReference, is_domain, parse, parse_normalized
+from syncer.reference import InvalidReference, Reference, is_domain, parse, parse_normalized
 
 
 def _looks_like_registry(domain: str) -> bool:
     return any(c in domain for c in ".:") or domain == "localhost"
 
 
-def short_name_problem(name: str) -> str | None:
+def _untagged(text: str, what: str) -> tuple[Reference | None, str | None]:
+    """`text` parsed as Go's `reference.Parse`, refused with a tag or a digest."""
     try:
-        ref = parse(name)
+        ref = parse(text)
     except InvalidReference as exc:
-        return f'cannot parse short name: "{name}": {exc}'
-    if ref.digest is not None:
-        return f'invalid short name "{name}": must not contain digest'
-    if ref.tag is not None:
-        return f'invalid short name "{name}": must not contain tag'
-    if _looks_like_registry(ref.domain):
+        return None, f'cannot parse {what}: "{text}": {exc}'
+    for part, value in (("digest", ref.digest), ("tag", ref.tag)):
+        if value is not None:
+            return None, f'invalid {what} "{text}": must not contain {part}'
+    return ref, None
+
+
+def short_name_problem(name: str) -> str | None:
+    ref, problem = _untagged(name, "short name")
+    if ref is not None and _looks_like_registry(ref.domain):
         return f'invalid short name "{name}": must not contain registry'
-    return None
+    return problem
 
 
 def alias_value_problem(value: str) -> str | None:
-    try:
-        ref = parse(value)
-    except InvalidReference as exc:
-        return f'parsing alias "{value}": {exc}'
-    if ref.digest is not None:
-        return f'invalid alias "{value}": must not contain digest'
-    if ref.tag is not None:
-        return f'invalid alias "{value}": must not contain tag'
+    ref, problem = _untagged(value, "alias")
+    if ref is None:
+        return problem
     if not _looks_like_registry(ref.domain):
         return f'invalid alias "{value}": must contain registry and repository'
     try:

@@ -20,6 +20,20 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer",
 _REPOSITORY = re.compile(r"^/v2/(.+?)/(?:manifests|blobs|tags)/")
 
 
+def request_body(handler: BaseHTTPRequestHandler) -> bytes:
+    """The request body, de-chunked (skopeo and git send some bodies chunked)."""
+    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        data = b""
+        while True:
+            size = int(handler.rfile.readline().strip(), 16)
+            if size == 0:
+                handler.rfile.readline()
+                return data
+            data += handler.rfile.read(size)
+            handler.rfile.readline()
+    return handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+
+
 @dataclass(frozen=True)
 class Refusal:
     """Answer `status` to the first `times` matching requests of each repository."""
@@ -171,17 +185,7 @@ class FaultyProxy:
                 self._body()
 
             def _body(self) -> bytes:
-                """The request body, de-chunked (skopeo sends some bodies chunked)."""
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    data = b""
-                    while True:
-                        size = int(self.rfile.readline().strip(), 16)
-                        if size == 0:
-                            self.rfile.readline()
-                            return data
-                        data += self.rfile.read(size)
-                        self.rfile.readline()
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                return request_body(self)
 
             def _fault(self) -> bool:
                 if self._refused():

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
+
+from testing.gitrepo import Remote
 from testing.registry import Registry
 
 ALPINE = "docker.io/library/alpine:3.19"
@@ -20,3 +24,15 @@ def syncer_yaml(destination: Registry, conf: Path) -> str:
         "retry_times: 0\n"
         "timeout: 60\n"
     )
+
+
+def gitlab_push(monkeypatch: pytest.MonkeyPatch, before: str, sha: str) -> None:
+    """The variables of a GitLab push pipeline for the push `before` -> `sha` on main."""
+    for key, value in {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BEFORE_SHA": before,
+                       "CI_COMMIT_SHA": sha, "CI_COMMIT_BRANCH": "main"}.items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+
+
+def remote_state(remote: Remote) -> dict[str, dict[str, object]]:
+    """The images of mapping.json on the remote's main branch."""
+    return dict(json.loads(remote.show("main", "mapping.json"))["images"])

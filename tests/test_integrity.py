@@ -26,20 +26,10 @@ from testing.images import OCI_INDEX, digest_of, make_upstream_image
 from testing.latency import LatencyProxy
 from testing.mirrors import write_registries_conf
 from testing.registry import Registry
-from testing.scenario import ALPINE, PAUSE, syncer_yaml
+from testing.scenario import ALPINE, PAUSE, gitlab_push, remote_state, syncer_yaml
 
 pytestmark = pytest.mark.integration
 SIX = [f"docker.io/library/app{i}:1.{i}" for i in range(6)]
-
-
-def _gitlab_push(monkeypatch: pytest.MonkeyPatch, before: str, sha: str) -> None:
-    for key, value in {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BEFORE_SHA": before,
-                       "CI_COMMIT_SHA": sha, "CI_COMMIT_BRANCH": "main"}.items():  # fmt: skip
-        monkeypatch.setenv(key, value)
-
-
-def _state(remote: Remote) -> dict[str, dict[str, object]]:
-    return dict(json.loads(remote.show("main", "mapping.json"))["images"])
 
 
 def test_a_destination_refusing_the_index_once_never_gets_another_digest_recorded(
@@ -53,10 +43,10 @@ def test_a_destination_refusing_the_index_once_never_gets_another_digest_recorde
         yaml = syncer_yaml(destination, conf).replace(destination.host, proxy.host)
         remote = Remote(tmp_path, {"syncer.yaml": yaml})
         _, sha = remote.commit({"source-images.list": "\n".join(SIX) + "\n"}, "add six")
-        _gitlab_push(monkeypatch, "0" * 40, sha)
+        gitlab_push(monkeypatch, "0" * 40, sha)
         main(["run", "-C", str(remote.checkout(tmp_path / "ci-1", sha))])
         assert sum(proxy.refused.values()) == len(SIX)
-        for name, entry in _state(remote).items():
+        for name, entry in remote_state(remote).items():
             if entry["status"] == "copied":
                 at_destination = digest_of(f"{proxy.host}/third/{name}", "--tls-verify=false")
                 assert entry["digest"] == digests[name] == at_destination
@@ -65,9 +55,9 @@ def test_a_destination_refusing_the_index_once_never_gets_another_digest_recorde
                 assert entry.get("digest") is None
 
         before, sha = remote.commit({"notes.txt": "next push\n"}, "unrelated")
-        _gitlab_push(monkeypatch, before, sha)
+        gitlab_push(monkeypatch, before, sha)
         assert main(["run", "-C", str(remote.checkout(tmp_path / "ci-2", sha))]) == 0
-        state = _state(remote)
+        state = remote_state(remote)
         assert {name: entry["digest"] for name, entry in state.items()} == digests
         for name in SIX:
             assert digest_of(f"{proxy.host}/third/{name}", "--tls-verify=false") == digests[name]
@@ -112,7 +102,7 @@ def test_a_push_killed_with_sigkill_is_completed_by_the_next_run(
 
     out, err = _syncer(work, "run").communicate(timeout=120)
     assert "pushing 1 report commit(s) that an earlier run left unpushed" in out, out + err
-    assert _state(remote)[ALPINE]["digest"] == images[ALPINE]
+    assert remote_state(remote)[ALPINE]["digest"] == images[ALPINE]
     assert remote.log()[0].startswith("Update image mirror report: 1 copied")
 
 
@@ -124,7 +114,7 @@ def test_no_push_then_run_pushes_the_pending_report_commit(
     assert main(["run", "--no-push", "-C", str(work)]) == 0
     assert main(["run", "-C", str(work)]) == 0
     assert "pushing 1 report commit(s)" in capsys.readouterr().out
-    assert _state(remote)[ALPINE]["status"] == "copied"
+    assert remote_state(remote)[ALPINE]["status"] == "copied"
 
 
 def test_a_stale_index_lock_is_removed_before_any_copy_and_a_held_one_stops_the_run(
@@ -152,7 +142,7 @@ def test_a_stale_index_lock_is_removed_before_any_copy_and_a_held_one_stops_the_
     assert main(["run", "-C", str(work)]) == 0
     out = capsys.readouterr().out
     assert f"{lock}: left by a git command that was stopped" in out
-    assert _state(remote)[ALPINE]["status"] == "copied"
+    assert remote_state(remote)[ALPINE]["status"] == "copied"
 
 
 def test_two_runs_in_one_working_tree_take_turns_and_each_message_tells_the_truth(
@@ -212,7 +202,7 @@ def test_a_full_disk_after_the_copies_keeps_the_old_state_whole_and_saves_the_re
 
         filler.unlink()
         assert main(["report", "--merge", str(saved), "-C", str(work)]) == 0
-    state = _state(remote)
+    state = remote_state(remote)
     assert state[PAUSE]["digest"] == images[PAUSE]
     assert state[ALPINE]["digest"] == images[ALPINE]
 
@@ -246,7 +236,7 @@ def test_a_report_that_cannot_be_written_still_records_the_state(
     err = capsys.readouterr().err
     assert "MAPPING.md: cannot write: Is a directory (mapping.json written and committed)" in err
     assert "Traceback" not in err
-    assert _state(remote)[ALPINE]["digest"] == images[ALPINE]
+    assert remote_state(remote)[ALPINE]["digest"] == images[ALPINE]
 
 
 def test_repair_state_rebuilds_a_broken_state_from_the_destination(
@@ -275,7 +265,7 @@ def test_repair_state_rebuilds_a_broken_state_from_the_destination(
     }
     assert repaired[ALPINE]["platforms"] == good[ALPINE]["platforms"]
     assert main(["run", "-C", str(work)]) == 1  # quay.io/x/y is nowhere: failed, recorded
-    state = _state(remote)
+    state = remote_state(remote)
     assert state["quay.io/x/y:1"]["reason"] == "not found"
     assert state[ALPINE]["digest"] == images[ALPINE]
 
@@ -292,14 +282,14 @@ def test_platforms_that_could_not_be_read_after_a_copy_are_filled_in_by_the_next
             {"syncer.yaml": syncer_yaml(destination, conf).replace(destination.host, proxy.host)},
         )
         _, sha = remote.commit({"source-images.list": "alpine:3.19\n"}, "alpine")
-        _gitlab_push(monkeypatch, "0" * 40, sha)
+        gitlab_push(monkeypatch, "0" * 40, sha)
         assert main(["run", "-C", str(remote.checkout(tmp_path / "ci-1", sha))]) == 0
         assert sum(proxy.refused.values()) == 1
-        first = _state(remote)[ALPINE]
+        first = remote_state(remote)[ALPINE]
         assert (first["digest"], first["platforms"]) == (digest, [])
 
         before, sha = remote.commit({"notes.txt": "x\n"}, "unrelated")
-        _gitlab_push(monkeypatch, before, sha)
+        gitlab_push(monkeypatch, before, sha)
         assert main(["run", "-C", str(remote.checkout(tmp_path / "ci-2", sha))]) == 0
-    second = _state(remote)[ALPINE]
+    second = remote_state(remote)[ALPINE]
     assert (second["digest"], second["platforms"]) == (digest, ["linux/amd64", "linux/arm64"])

@@ -23,21 +23,11 @@ from testing.images import digest_of, make_upstream_image
 from testing.latency import LatencyProxy
 from testing.mirrors import write_registries_conf
 from testing.registry import Registry
-from testing.scenario import ALPINE, syncer_yaml
+from testing.scenario import ALPINE, gitlab_push, remote_state, syncer_yaml
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).parent.parent
 MANY = [f"docker.io/library/app{i}:1.{i}" for i in range(8)]
-
-
-def _gitlab_push(monkeypatch: pytest.MonkeyPatch, before: str, sha: str) -> None:
-    for key, value in {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BEFORE_SHA": before,
-                       "CI_COMMIT_SHA": sha, "CI_COMMIT_BRANCH": "main"}.items():  # fmt: skip
-        monkeypatch.setenv(key, value)
-
-
-def _state(remote: Remote) -> dict[str, dict[str, object]]:
-    return dict(json.loads(remote.show("main", "mapping.json"))["images"])
 
 
 def _when(condition: Callable[[], bool], then: Callable[[], None]) -> threading.Thread:
@@ -74,11 +64,11 @@ def test_registry_killed_mid_run_then_the_next_run_finishes(
     registry = upstream if victim == "upstream" else destination
     # Kill it once the first image is complete at the destination (its index manifest is in).
     watcher = _when(lambda: destination.count("PUT", "manifests") >= 3, registry.stop)
-    _gitlab_push(monkeypatch, "0" * 40, sha)
+    gitlab_push(monkeypatch, "0" * 40, sha)
     code = main(["run", "-C", str(remote.checkout(tmp_path / "ci-1", sha))])
     watcher.join()
     assert code == 1
-    state = _state(remote)
+    state = remote_state(remote)
     assert set(state) == set(MANY)  # everything recorded
     failed = [s for s in state.values() if s["status"] == "failed"]
     assert failed
@@ -89,9 +79,9 @@ def test_registry_killed_mid_run_then_the_next_run_finishes(
             assert digest_of(f"{destination.host}/third/{name}", "--tls-verify=false") == many[name]
 
     before, sha = remote.commit({"notes.txt": "unrelated\n"}, "unrelated")
-    _gitlab_push(monkeypatch, before, sha)
+    gitlab_push(monkeypatch, before, sha)
     assert main(["run", "-C", str(remote.checkout(tmp_path / "ci-2", sha))]) == 0
-    assert {s["status"] for s in _state(remote).values()} == {"copied"}
+    assert {s["status"] for s in remote_state(remote).values()} == {"copied"}
 
 
 def test_a_registry_that_never_answers_times_out_and_the_run_goes_on(
@@ -111,10 +101,10 @@ def test_a_registry_that_never_answers_times_out_and_the_run_goes_on(
             {"syncer.yaml": syncer_yaml(destination, conf).replace("timeout: 60", "timeout: 3")},
         )
         _, sha = remote.commit({"source-images.list": "ghcr.io/stuck/tool:1\nalpine:3.19\n"}, "two")
-        _gitlab_push(monkeypatch, "0" * 40, sha)
+        gitlab_push(monkeypatch, "0" * 40, sha)
         code = main(["run", "-C", str(remote.checkout(tmp_path / "ci", sha))])
     assert code == 1
-    state = _state(remote)
+    state = remote_state(remote)
     assert state["ghcr.io/stuck/tool:1"]["reason"] == "timeout"
     assert state[ALPINE]["status"] == "copied"
 
@@ -271,7 +261,7 @@ def test_sigterm_half_way_stops_children_records_the_truth_and_the_next_run_comp
         assert job.returncode == 128 + signal.SIGTERM, err
         assert "SIGTERM" in err
         assert _skopeo_pids(destination.host) == []
-    state = _state(remote)
+    state = remote_state(remote)
     assert set(state) == set(MANY)
     interrupted = [name for name, s in state.items() if s["reason"] == "interrupted"]
     assert interrupted
@@ -283,9 +273,9 @@ def test_sigterm_half_way_stops_children_records_the_truth_and_the_next_run_comp
 
     conf = write_registries_conf(tmp_path / "fast.conf", upstream.host, destination.host)
     before, sha = remote.commit({"syncer.yaml": syncer_yaml(destination, conf)}, "faster link")
-    _gitlab_push(monkeypatch, before, sha)
+    gitlab_push(monkeypatch, before, sha)
     assert main(["run", "-C", str(remote.checkout(tmp_path / "ci-2", sha))]) == 0
-    assert {s["status"] for s in _state(remote).values()} == {"copied"}
+    assert {s["status"] for s in remote_state(remote).values()} == {"copied"}
 
 
 def test_two_pipelines_racing_both_land_and_a_human_commit_is_kept(
@@ -299,14 +289,14 @@ def test_two_pipelines_racing_both_land_and_a_human_commit_is_kept(
     early_2 = remote.checkout(tmp_path / "ci-2", sha_2)
     remote.commit({"human.txt": "written by a person\n"}, "a human commit")
     history_before = remote.log("%H")
-    _gitlab_push(monkeypatch, before_2, sha_2)
+    gitlab_push(monkeypatch, before_2, sha_2)
     assert main(["run", "-C", str(early_2)]) == 0
-    _gitlab_push(monkeypatch, before_1, sha_1)
+    gitlab_push(monkeypatch, before_1, sha_1)
     assert main(["run", "-C", str(early_1)]) == 0
     history = remote.log("%H")
     assert history[-len(history_before) :] == history_before  # nothing rewritten: no force-push
     assert remote.show("main", "human.txt") == "written by a person"
-    state = _state(remote)
+    state = remote_state(remote)
     assert {k: v["status"] for k, v in state.items()} == {
         ALPINE: "copied",
         "registry.k8s.io/pause:3.9": "copied",
@@ -326,7 +316,7 @@ def test_a_push_refused_by_the_server_is_not_retried(
         f"#!/bin/sh\necho call >> {calls}\necho 'GitLab: You are not allowed to push to a protected branch.' >&2\nexit 1\n"
     )
     hook.chmod(0o755)
-    _gitlab_push(monkeypatch, "0" * 40, sha)
+    gitlab_push(monkeypatch, "0" * 40, sha)
     assert main(["run", "-C", str(remote.checkout(tmp_path / "ci", sha))]) == 1
     assert calls.read_text().count("call") == 1
     err = capsys.readouterr().err
