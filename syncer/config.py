@@ -6,6 +6,7 @@ All keys live in one table, `KEYS`; a later source beats an earlier one.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -128,9 +129,14 @@ def _read_file(path: Path) -> dict[str, object]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        where = getattr(exc, "problem_mark", None)
+        # Where the broken construct starts (an unclosed '[' on line 1), else where the parser
+        # stopped (which may be the line after).
+        where = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = f":{where.line + 1}" if where is not None else ""
-        raise UsageError(f"{path}{line}: not valid YAML") from None
+        problem = getattr(exc, "problem", None)
+        raise UsageError(
+            f"{path}{line}: not valid YAML" + (f" ({problem})" if problem else "")
+        ) from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
     if data is None:
@@ -152,7 +158,9 @@ def _checked(values: Mapping[str, object], origin: str) -> dict[str, Any]:
     checked: dict[str, Any] = {}
     for key, value in values.items():
         if key not in KEYS:
-            raise UsageError(f"{origin}: unknown key {key!r} (known keys: {', '.join(KEYS)})")
+            close = difflib.get_close_matches(key, KEYS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise UsageError(f"{origin}: unknown key {key!r} ({hint}known keys: {', '.join(KEYS)})")
         try:
             checked[key] = KEYS[key](key, value)
         except UsageError as exc:

@@ -19,6 +19,7 @@ from syncer import process
 from syncer.auth import DockerAuth
 from syncer.config import Config
 from syncer.errors import UsageError
+from syncer.heartbeat import Heartbeat, quiet
 from syncer.imagelist import Mapping
 from syncer.pull_sources import RegistriesConf
 from syncer.reference import Reference
@@ -56,6 +57,7 @@ class Copier:
     rate_limit_retries: int = 2
     # Platforms already known by index digest (from the state): a skip need not ask again.
     known_platforms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    heartbeat: Heartbeat = field(default_factory=quiet)
 
     def current_digest(self, mapping: Mapping) -> str | None:
         """The destination's digest when it already holds the source's manifest, else None.
@@ -73,37 +75,48 @@ class Copier:
             return at_destination
         return at_destination if self.client.source_digest(source) == at_destination else None
 
-    def copy(self, mapping: Mapping) -> ImageResult:
+    def copy(self, mapping: Mapping, budget: float | None = None) -> ImageResult:
+        """Copy with skopeo within `budget` seconds (default: the whole `timeout`)."""
+        deadline = time.monotonic() + (self.timeout if budget is None else budget)
         for attempt in range(self.rate_limit_retries + 1):
-            result = self._copy_once(mapping)
+            result = self._copy_once(mapping, deadline)
             if result.reason != Reason.RATE_LIMITED.value or attempt == self.rate_limit_retries:
                 return result
             self.client.throttle.back_off(mapping.source.domain, attempt + 2, None)
             self.client.throttle.wait()
         return result
 
-    def _copy_once(self, mapping: Mapping) -> ImageResult:
-        source, destination = str(mapping.source), str(mapping.destination)
+    def _failed(self, mapping: Mapping, seconds: float, reason: Reason, error: str) -> ImageResult:
+        return ImageResult(
+            str(mapping.source), str(mapping.destination), Status.FAILED, seconds,
+            reason=reason.value, error=error,
+        )  # fmt: skip
+
+    def _copy_once(self, mapping: Mapping, deadline: float) -> ImageResult:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return self._failed(mapping, 0.0, Reason.TIMEOUT, self._timed_out(""))
         with tempfile.TemporaryDirectory(prefix="syncer-") as scratch:
             digestfile = Path(scratch) / "digest"
             command = copy_command(mapping.source, mapping.destination, self.options, digestfile)
-            done = process.run(command, timeout=self.timeout)
+            with self.heartbeat.waiting(str(mapping.source), "skopeo copy --all is running"):
+                done = process.run(command, timeout=left)
             copied_digest = digestfile.read_text().strip() if digestfile.exists() else None
         if not done.ok and process.stopping():
-            return ImageResult(
-                source, destination, Status.FAILED, done.seconds,
-                reason=Reason.INTERRUPTED.value, error="stopped by a signal before it finished",
-            )  # fmt: skip
+            return self._failed(
+                mapping, done.seconds, Reason.INTERRUPTED, "stopped by a signal before it finished"
+            )
         if not done.ok:
             reason, error = classify_failure(done.stderr, timed_out=done.timed_out)
             if reason is Reason.TIMEOUT:
-                error = f"no result within {self.timeout:g}s" + (
-                    f"; last: {error}" if error else ""
-                )
-            return ImageResult(
-                source, destination, Status.FAILED, done.seconds, reason=reason.value, error=error
-            )
-        return self._verified(mapping, copied_digest, done.seconds)
+                error = self._timed_out(error)
+            return self._failed(mapping, done.seconds, reason, error)
+        # The read after the copy gets a few seconds even when the budget is spent.
+        with self.client.deadline(max(deadline, time.monotonic() + 5)):
+            return self._verified(mapping, copied_digest, done.seconds)
+
+    def _timed_out(self, last: str) -> str:
+        return f"no result within {self.timeout:g}s" + (f"; last: {last}" if last else "")
 
     def _verified(self, mapping: Mapping, copied_digest: str | None, seconds: float) -> ImageResult:
         """`copied` only when the destination holds the source's digest (what skopeo read)."""
@@ -112,41 +125,47 @@ class Copier:
         digest, platforms = destination_details(self.client, mapping.destination)
         if digest is not None and expected is not None and digest != expected:
             error = f"the destination holds {digest}, the source {expected}"
-            return ImageResult(
-                source, destination, Status.FAILED, seconds,
-                reason=Reason.DIGEST.value, error=error,
-            )  # fmt: skip
+            return self._failed(mapping, seconds, Reason.DIGEST, error)
         # Unreadable afterwards: skopeo's own word (--preserve-digests) stands, and the next run
         # reads the platforms (an entry without them is checked again).
         recorded = digest or expected
         return ImageResult(source, destination, Status.COPIED, seconds, recorded, platforms)
 
+    def _checked(self, mapping: Mapping, deadline: float) -> tuple[str | None, tuple[str, ...]]:
+        """The digest the destination already holds the source's manifest with, and its
+        platforms (from the state, else from the destination: never from the source)."""
+        hosts = f"{mapping.destination.domain} and {mapping.source.domain}"
+        with (
+            self.client.deadline(deadline),
+            self.heartbeat.waiting(str(mapping.source), f"asking {hosts} for the manifest digest"),
+        ):
+            digest = self.current_digest(mapping)
+            if digest is None:
+                return None, ()
+            known = self.known_platforms.get(digest)
+            return digest, known or destination_details(self.client, mapping.destination)[1]
+
     def sync(self, mapping: Mapping, copy_slots: Semaphore) -> ImageResult:
+        """Check, then copy if needed; `timeout` bounds the time spent on the image (the wait
+        for a free copy slot aside)."""
         if process.stopping():
-            return ImageResult(
-                str(mapping.source), str(mapping.destination), Status.FAILED,
-                reason=Reason.INTERRUPTED.value, error="not started: syncer was stopped",
-            )  # fmt: skip
+            return self._failed(mapping, 0.0, Reason.INTERRUPTED, "not started: syncer was stopped")
         started = time.monotonic()
-        digest = self.current_digest(mapping)
+        digest, platforms = self._checked(mapping, started + self.timeout)
+        spent = time.monotonic() - started
         if digest is not None:
-            # Platforms come from the state, else from the destination: never from the source.
-            platforms = (
-                self.known_platforms.get(digest)
-                or destination_details(self.client, mapping.destination)[1]
-            )
             return ImageResult(
-                str(mapping.source),
-                str(mapping.destination),
-                Status.SKIPPED,
-                time.monotonic() - started,
-                digest=digest,
-                platforms=platforms,
+                str(mapping.source), str(mapping.destination), Status.SKIPPED, spent,
+                digest=digest, platforms=platforms,
+            )  # fmt: skip
+        if spent >= self.timeout:
+            return self._failed(
+                mapping, spent, Reason.TIMEOUT, self._timed_out("asking registries")
             )
         with copy_slots:
             if process.stopping():
                 return self.sync(mapping, copy_slots)
-            return self.copy(mapping)
+            return self.copy(mapping, self.timeout - spent)
 
 
 def sync_images(
@@ -191,7 +210,10 @@ def registry_setup(config: Config) -> tuple[RegistriesConf, DockerAuth]:
 
 
 def make_copier(
-    config: Config, log: Log, known_platforms: dict[str, tuple[str, ...]] | None = None
+    config: Config,
+    log: Log,
+    known_platforms: dict[str, tuple[str, ...]] | None = None,
+    heartbeat: Heartbeat | None = None,
 ) -> Copier:
     options = SkopeoOptions.from_config(config)
     for host in config.insecure_registries:
@@ -209,7 +231,14 @@ def make_copier(
         log=log,
     )
     pattern = re.compile(config.immutable_tags) if config.immutable_tags else None
-    return Copier(options, client, config.timeout, pattern, known_platforms=known_platforms or {})
+    return Copier(
+        options,
+        client,
+        config.timeout,
+        pattern,
+        known_platforms=known_platforms or {},
+        heartbeat=heartbeat or quiet(),
+    )
 
 
 def run_sync(
@@ -218,8 +247,16 @@ def run_sync(
     log: Log,
     known_platforms: dict[str, tuple[str, ...]] | None = None,
 ) -> list[ImageResult]:
-    """Sync `mappings` as the configuration says."""
-    copier = make_copier(config, log, known_platforms)
+    """Sync `mappings` as the configuration says, saying what is slow while it waits."""
+    with Heartbeat(log) as heartbeat:
+        return _sync_with(
+            make_copier(config, log, known_platforms, heartbeat), mappings, config, log
+        )
+
+
+def _sync_with(
+    copier: Copier, mappings: Sequence[Mapping], config: Config, log: Log
+) -> list[ImageResult]:
     try:
         return sync_images(
             mappings,

@@ -13,8 +13,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from syncer import process
 from syncer.ci import ZERO_SHA, CiContext
-from syncer.errors import SyncerError
+from syncer.errors import SyncerError, UsageError
 
 TOKEN_VARIABLE = "SYNCER_PUSH_TOKEN"  # noqa: S105  (the variable's name, not a secret)
 Log = Callable[[str], None]
@@ -61,15 +62,18 @@ class Repository:
     def __init__(
         self, root: Path, *, push_user: str = "oauth2", environ: Mapping[str, str] = os.environ
     ):
+        process.which("git")  # before GitPython, which fails on import without it
         import git  # GitPython costs start-up time: only commands that use git import it
 
         self._git_module = git
         try:
             self.repo = git.Repo(root, search_parent_directories=True)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            raise GitError(f"{root}: not inside a git repository") from None
+            raise UsageError(
+                f"{root}: not inside a git repository (run in a clone, or pass -C DIR)"
+            ) from None
         if self.repo.working_tree_dir is None:
-            raise GitError(f"{root}: a bare repository has no files to mirror")
+            raise UsageError(f"{root}: a bare repository has no files to mirror")
         self.root = Path(self.repo.working_tree_dir)
         self.git_dir = Path(self.repo.git_dir)
         self._env = _git_env(push_user, environ)

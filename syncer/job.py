@@ -13,7 +13,7 @@ from pathlib import Path
 from syncer.ci import CiContext
 from syncer.config import Config
 from syncer.engine import run_sync
-from syncer.errors import SyncerError
+from syncer.errors import SyncerError, UsageError
 from syncer.files import write_atomic
 from syncer.git import Base, Repository, find_base
 from syncer.imagelist import (
@@ -50,6 +50,7 @@ class Diff:
     base: Base
     added: tuple[Entry, ...]
     removed: tuple[Entry, ...]
+    problems: tuple[Problem, ...] = ()  # bad lines of the new list (left out of `added`)
 
 
 def diff_lists(repo: Repository, list_path: str, base: Base, head: str, display: str) -> Diff:
@@ -59,7 +60,8 @@ def diff_lists(repo: Repository, list_path: str, base: Base, head: str, display:
     head_list = parse_list(head_text, display)
     base_text = repo.file_at(base.sha, list_path) if base.sha else None
     base_list = parse_list(base_text, display) if base_text is not None else None
-    return Diff(base, added_images(base_list, head_list), removed_images(base_list, head_list))
+    added, removed = added_images(base_list, head_list), removed_images(base_list, head_list)
+    return Diff(base, added, removed, tuple(head_list.errors))
 
 
 def render_files(
@@ -104,6 +106,12 @@ def run_job(
 ) -> int:
     if options.dry_run:
         return _run_job(config, repo, ci, options, log, warn)
+    if options.push and options.results_file is None and not repo.has_remote("origin"):
+        raise UsageError(
+            f"{repo.root}: no remote 'origin' to push the report to; add one "
+            "(git remote add origin URL), or run with --no-push to commit it locally. "
+            "Nothing was copied or committed."
+        )
     with run_lock(repo.git_dir, log):
         clear_stale_index_lock(repo.git_dir, repo.root, log)
         return _run_job(config, repo, ci, options, log, warn)
@@ -254,7 +262,12 @@ def _merge_job(
 
 
 def plan_job(
-    config: Config, repo: Repository, ci: CiContext, base_rev: str | None, log: Log
+    config: Config,
+    repo: Repository,
+    ci: CiContext,
+    base_rev: str | None,
+    log: Log,
+    progress: Log,
 ) -> tuple[list[PlanRow], list[Problem], str]:
     """What a merge request adds: every list problem, and each new source inspected."""
     prefix = config.require_destination()
@@ -264,4 +277,4 @@ def plan_job(
     added = {e.key for e in diff.added}
     mappings = [m for m in work.mappings if str(m.source) in added]
     problems = sorted([*work.problems, *work.images.duplicates], key=lambda p: p.line)
-    return make_plan(mappings, config), problems, base.why
+    return make_plan(mappings, config, progress), problems, base.why

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from syncer import process
+from syncer.auth import DockerAuth
 from syncer.config import Config
+from syncer.heartbeat import Heartbeat
 from syncer.imagelist import Mapping, Problem
 from syncer.report import cell
 from syncer.results import platforms_of
-from syncer.skopeo import SkopeoOptions, classify_failure, inspect_command
+from syncer.skopeo import Reason, SkopeoOptions, classify_failure, inspect_command
 
 MARKER = "<!-- syncer-plan -->"
+Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -25,13 +28,18 @@ class PlanRow:
     problem: str | None = None
 
 
-def inspect_source(mapping: Mapping, options: SkopeoOptions, timeout: float) -> PlanRow:
+def inspect_source(
+    mapping: Mapping, options: SkopeoOptions, timeout: float, auth: DockerAuth | None = None
+) -> PlanRow:
     """`skopeo inspect --raw` of the source manifest: does it exist, which platforms."""
     source, destination = str(mapping.source), str(mapping.destination)
     done = process.run(inspect_command(mapping.source, options), timeout=timeout)
     if not done.ok:
         reason, error = classify_failure(done.stderr, timed_out=done.timed_out)
-        return PlanRow(source, destination, problem=f"{reason.value}: {error}")
+        problem = f"{reason.value}: {error}"
+        if reason is Reason.UNAUTHORIZED and auth is not None and auth.lookup(source) is None:
+            problem += f" ({NO_CREDENTIALS.format(registry=mapping.source.domain)})"
+        return PlanRow(source, destination, problem=problem)
     try:
         platforms = platforms_of(done.stdout)
     except ValueError:
@@ -39,21 +47,38 @@ def inspect_source(mapping: Mapping, options: SkopeoOptions, timeout: float) -> 
     return PlanRow(source, destination, platforms or ("single platform",))
 
 
-def make_plan(mappings: Sequence[Mapping], config: Config) -> list[PlanRow]:
+NO_CREDENTIALS = (
+    "this job has no credentials for {registry}: is SYNCER_AUTHFILE set for it? GitLab gives "
+    "protected variables only to pipelines of protected branches"
+)
+
+
+def make_plan(mappings: Sequence[Mapping], config: Config, log: Log) -> list[PlanRow]:
+    from syncer.engine import registry_setup
+
     options = SkopeoOptions.from_config(config)
-    with ThreadPoolExecutor(max_workers=max(1, config.check_concurrency)) as pool:
-        return list(pool.map(lambda m: inspect_source(m, options, config.timeout), mappings))
+    auth = registry_setup(config)[1]
+
+    def inspect(mapping: Mapping) -> PlanRow:
+        with heartbeat.waiting(str(mapping.source), "skopeo inspect is running"):
+            return inspect_source(mapping, options, config.timeout, auth)
+
+    with (
+        Heartbeat(log) as heartbeat,
+        ThreadPoolExecutor(max_workers=max(1, config.check_concurrency)) as pool,
+    ):
+        return list(pool.map(inspect, mappings))
 
 
 def render_plan(rows: Sequence[PlanRow], problems: Sequence[Problem], base: str) -> str:
     """The plan as markdown: for the job log, the step summary and the MR comment."""
     lines = [MARKER, "### syncer plan", ""]
     bad = [r for r in rows if r.problem]
-    if problems or bad:
-        lines.append(
-            f"**{len(problems) + len(bad)} problem(s): this change cannot be mirrored as is.**"
-        )
-    lines.append(f"{len(rows)} image(s) added since {cell(base)}.")
+    parts = [f"{len(problems)} invalid line(s) in the list"] if problems else []
+    parts += [f"{len(bad)} added image(s) that cannot be read"] if bad else []
+    if parts:
+        lines.append(f"**This change cannot be mirrored as is: {' and '.join(parts)}.**")
+    lines.append(f"{len(rows)} image(s) added. Compared with: {cell(base)}.")
     lines.append("")
     for problem in problems:
         lines.append(f"- {cell(str(problem))}")

@@ -26,7 +26,9 @@ _stopping = threading.Event()
 
 
 class ProgramNotFound(SyncerError):
-    pass
+    """A program syncer needs is not installed: the environment is not set up (exit 2)."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)

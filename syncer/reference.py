@@ -155,17 +155,22 @@ def parse_normalized(text: str) -> Reference:
 def validate_destination_prefix(prefix: str) -> str:
     """Check a destination prefix (`HOST[:PORT][/PATH]`) and return it without a trailing '/'."""
     prefix = prefix.rstrip("/")
-    host, _, path = prefix.partition("/")
-    looks_like_host = "." in host or ":" in host or host == "localhost"
-    if not (_DOMAIN_AND_PORT_RE.fullmatch(host) and looks_like_host) or host.startswith("["):
+    scheme, sep, rest = prefix.partition("://")
+    if sep:
         raise InvalidReference(
-            f"destination {prefix!r} must start with a registry host such as "
-            "harbor.example.com:5000 (an IPv6 host is not supported)"
+            f"{prefix!r} has a URL scheme ({scheme}://); write it without: {rest.rstrip('/')!r}"
+        )
+    host, _, path = prefix.partition("/")
+    if host.startswith("["):
+        raise InvalidReference(f"{prefix!r}: an IPv6 registry host is not supported")
+    looks_like_host = "." in host or ":" in host or host == "localhost"
+    if not (_DOMAIN_AND_PORT_RE.fullmatch(host) and looks_like_host):
+        raise InvalidReference(
+            f"{prefix!r} must start with a registry host such as harbor.example.com:5000"
         )
     if path and not _REMOTE_NAME_RE.fullmatch(path):
         raise InvalidReference(
-            f"destination {prefix!r}: the path after the host must be lowercase "
-            "components separated by '/'"
+            f"{prefix!r}: the path after the host must be lowercase components separated by '/'"
         )
     return prefix
 

@@ -17,7 +17,8 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +117,25 @@ class RegistryClient:
         self._schemes: dict[str, str | None] = {}  # None: could not be reached
         self._host_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+        self._local = threading.local()  # per thread: the deadline of the image it works on
+
+    @contextmanager
+    def deadline(self, when: float) -> Iterator[None]:
+        """Requests made by this thread inside the block end by `when` (time.monotonic())."""
+        before = getattr(self._local, "deadline", None)
+        self._local.deadline = when
+        try:
+            yield
+        finally:
+            self._local.deadline = before
+
+    def _time_left(self) -> float | None:
+        """The timeout for the next request; None when this thread's deadline has passed."""
+        deadline = getattr(self._local, "deadline", None)
+        if deadline is None:
+            return self._timeout
+        left = deadline - time.monotonic()
+        return min(self._timeout, left) if left > 0 else None
 
     def close(self) -> None:
         for client in self._clients.values():
@@ -249,8 +269,13 @@ class RegistryClient:
         headers: dict[str, str],
     ) -> httpx.Response | None:
         for scheme in schemes:
+            timeout = self._time_left()
+            if timeout is None:  # this image's time is up: cannot tell (the host is not blamed)
+                return None
             try:
-                response = client.request(method, f"{scheme}://{host}{path}", headers=headers)
+                response = client.request(
+                    method, f"{scheme}://{host}{path}", headers=headers, timeout=timeout
+                )
             except httpx.HTTPError:
                 continue
             self._schemes[host] = scheme
@@ -288,10 +313,17 @@ class RegistryClient:
                 # An identity token is an OAuth2 refresh token: exchanged as containers/image does.
                 form = {**query, "grant_type": "refresh_token", "client_id": "containers/image",
                         "refresh_token": credentials.identity_token}  # fmt: skip
-                response = client.post(params["realm"], data=form)
+                response = client.post(
+                    params["realm"], data=form, timeout=self._time_left() or 0.001
+                )
             else:
                 headers = {"Authorization": "Basic " + _basic(credentials)} if credentials else {}
-                response = client.get(params["realm"], params=query, headers=headers)
+                response = client.get(
+                    params["realm"],
+                    params=query,
+                    headers=headers,
+                    timeout=self._time_left() or 0.001,
+                )
         except httpx.HTTPError:
             return None
         if response.status_code != 200:

@@ -124,6 +124,7 @@ _PATTERNS: tuple[tuple[Reason, re.Pattern[str]], ...] = (
         ),
     ),
 )
+_PARSING = re.compile(r'^Error parsing image name "[^"]*": ')
 _MSG = re.compile(r'msg="((?:[^"\\]|\\.)*)"')
 
 
@@ -134,7 +135,8 @@ def last_error_line(stderr: str) -> str:
         return ""
     match = _MSG.search(lines[-1])
     text = match.group(1).replace('\\"', '"') if match else lines[-1]
-    return text.strip()
+    # skopeo inspect words every failure to open the source so, a network failure too.
+    return _PARSING.sub("", text.strip())
 
 
 def classify_failure(stderr: str, *, timed_out: bool = False) -> tuple[Reason, str]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from syncer.config import Config
-from syncer.errors import SyncerError
+from syncer.errors import SyncerError, UsageError
 from syncer.imagelist import ImageList, Mapping, Problem, map_destinations, parse_list
 from syncer.state import State, load_state
 
@@ -36,7 +36,9 @@ def read_list(config: Config) -> ImageList:
     reference can hold, so such a line is reported, not guessed at."""
     text = read_text(config.list_path)
     if text is None:
-        raise SyncerError(f"{config.list}: no such file (set 'list' or pass --list)")
+        raise UsageError(
+            f"{config.list_path}: no such file (set 'list' in syncer.yaml or pass --list)"
+        )
     return parse_list(text, config.list)
 
 

@@ -58,7 +58,7 @@ def main() -> int:
         code = subprocess.call([sys.executable, "-m", "syncer", "run"], cwd=clone)
         print()
         print((clone / "MAPPING.md").read_text())
-        print(f"report: {clone / 'MAPPING.md'} (committed and pushed to {remote.bare})")
+        print(f"the report above is committed in {clone} and pushed to {remote.bare}")
     print("registries stopped")
     return code
 

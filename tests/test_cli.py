@@ -75,7 +75,7 @@ def test_show_images_json(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("argv", "code", "message"),
     [
-        (["show-images", "--list", "/nonexistent/list"], 1, "no such file"),
+        (["show-images", "--list", "/nonexistent/list"], 2, "no such file"),
         (["show-images", "--list", "source-images.list"], 2, "no destination set"),
         (["check", "--no-such-flag"], 2, "No such option"),
         (["show-images", "--dest", "not a host"], 2, "destination"),

@@ -162,8 +162,8 @@ def test_password_protected_destination(
 @pytest.mark.parametrize(
     ("setup", "argv", "code", "message"),
     [
-        ("no-skopeo", ["sync", "alpine:3"], 1, "skopeo: not found on PATH"),
-        ("no-list", ["check"], 1, "source-images.list: no such file"),
+        ("no-skopeo", ["sync", "alpine:3"], 2, "skopeo: not found on PATH"),
+        ("no-list", ["check"], 2, "source-images.list: no such file"),
         ("bad-yaml", ["check"], 2, "not valid YAML"),
         ("bad-authfile", ["sync", "alpine:3"], 2, "auth file"),
         (

@@ -86,7 +86,7 @@ def _fatal(msg: str) -> str:
         ('Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused', Reason.NETWORK),
         ("dial tcp: lookup ghcr.io on 10.0.0.1:53: no such host", Reason.NETWORK),
         ('Manifest list must be converted to type "application/vnd.docker.distribution.manifest.list.v2+json" to be written to destination, but we cannot modify it: "Instructed to preserve digests"', Reason.DIGEST),
-        ('Error parsing image name "docker://quay.io/private/x:1": registry quay.io/private is blocked in /tmp/w.conf or /root/.config/containers/registries.conf.d', Reason.BLOCKED),
+        ('registry quay.io/private is blocked in /tmp/w.conf or /root/.config/containers/registries.conf.d', Reason.BLOCKED),
         ("writing blob: something odd", Reason.OTHER),
     ],
 )  # fmt: skip
@@ -94,6 +94,16 @@ def test_failures_are_classified(message: str, reason: Reason) -> None:
     got, line = classify_failure(_fatal(message))
     assert got is reason
     assert line == message
+
+
+def test_the_misleading_parsing_prefix_of_skopeo_inspect_is_dropped() -> None:
+    stderr = _fatal(
+        'Error parsing image name "docker://ghcr.io/a/b:1": pinging container registry ghcr.io: Get "https://ghcr.io/v2/": dial tcp: lookup ghcr.io: no such host'
+    )
+    assert classify_failure(stderr) == (
+        Reason.NETWORK,
+        'pinging container registry ghcr.io: Get "https://ghcr.io/v2/": dial tcp: lookup ghcr.io: no such host',
+    )
 
 
 def test_timeout_wins() -> None:

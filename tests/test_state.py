@@ -77,7 +77,7 @@ def test_the_cli_stops_before_any_copy_with_one_line(tmp_path: Path) -> None:
     (bin_dir / "git").symlink_to(shutil.which("git") or "/usr/bin/git")
     env = {**os.environ, "SYNCER_DESTINATION": "127.0.0.1:9/m", "PATH": str(bin_dir)}
     result = subprocess.run(
-        [sys.executable, "-m", "syncer", "run", "--all", "-C", str(tmp_path)],
+        [sys.executable, "-m", "syncer", "run", "--all", "--no-push", "-C", str(tmp_path)],
         env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode == 2, result.stderr

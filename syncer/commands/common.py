@@ -1,0 +1,161 @@
+"""What every command shares: the typer app, the options, the configuration in force, output.
+
+Global options (`-C`, `--list`, `--dest`, `--set`) may stand before the command or after it;
+the repository root is found from the current folder as git finds it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from syncer.config import CONFIG_FILE, Config, load_config
+from syncer.errors import UsageError
+from syncer.imagelist import ImageList, Mapping, Problem, map_destinations
+
+if TYPE_CHECKING:  # imported where used: a command pays only for what it needs
+    from syncer.ci import CiContext
+    from syncer.git import Repository
+    from syncer.shard import Shard
+
+app = typer.Typer(
+    help="Mirror the container images named in source-images.list into a private registry.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+ListOpt = Annotated[str | None, typer.Option("--list", help="Image list file [config key 'list'].")]
+DestOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dest", help="Destination prefix HOST[:PORT][/PATH] [config key 'destination']."
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+RepoOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--repo",
+        "-C",
+        help="Run as if started in this folder (default: the current one); the repository root "
+        "holding syncer.yaml is found from there, as git finds it.",
+        show_default=False,
+    ),
+]
+
+
+# Options given before the command (`--set KEY=VALUE` pairs, `-C`, `--list`, `--dest`); they
+# rank with the command's own flags, which win when both are given.
+_settings: dict[str, object] = {}
+_globals: dict[str, Any] = {}
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above `start` that holds syncer.yaml or is a git work tree."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).exists() or (folder / ".git").exists():
+            return folder
+    return start
+
+
+def _config(repo: Path | None, **flags: object | None) -> Config:
+    start = repo or _globals.get("repo") or Path.cwd()
+    if not start.is_dir():
+        raise UsageError(f"-C {start}: no such directory")
+    given = {key: value for key, value in flags.items() if value is not None}
+    from_root = {k: _globals[k] for k in ("list", "destination") if _globals.get(k) is not None}
+    return load_config(find_root(start), os.environ, {**_settings, **from_root, **given})
+
+
+def progress(message: str) -> None:
+    """What a slow step is waiting for, on stderr (stdout may be JSON or markdown)."""
+    typer.echo(message, err=True)
+
+
+def warn(message: str) -> None:
+    typer.echo(f"syncer: warning: {message}", err=True)
+
+
+def report_problems(problems: list[Problem] | tuple[Problem, ...]) -> None:
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+def _mappings(config: Config, images: ImageList) -> tuple[list[Mapping], list[Problem]]:
+    return map_destinations(images.entries, config.require_destination(), config.list)
+
+
+NoPushOpt = Annotated[bool, typer.Option("--no-push", help="Commit the report, do not push.")]
+BaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base",
+        help="Compare the list with this revision (default: the merge request's base in an "
+        "MR/PR pipeline, the push's before SHA in a push pipeline, else HEAD~1).",
+    ),
+]
+
+
+def _log(message: str) -> None:
+    typer.echo(message)
+
+
+def _in_repository(
+    repo: Path | None, **flags: object | None
+) -> tuple[Config, CiContext, Repository]:
+    """Configuration, CI context and git repository: what every git-aware command starts with."""
+    from syncer import ci
+    from syncer.git import Repository
+
+    config = _config(repo, **flags)
+    context = ci.detect(os.environ)
+    return config, context, Repository(config.root, push_user=context.push_user)
+
+
+ShardOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        help="Sync only shard I of N (I/N), or 'auto' for the CI's own (GitLab CI_NODE_INDEX/"
+        "CI_NODE_TOTAL; GitHub SYNCER_SHARD_INDEX/SYNCER_SHARD_TOTAL). Writes --results "
+        "instead of committing.",
+    ),
+]
+
+
+def _shard(text: str | None, context: CiContext) -> Shard | None:
+    from syncer.shard import Shard
+
+    if text is None:
+        return None
+    if text == "auto":
+        if context.shard is None:
+            raise UsageError("--shard auto: this CI job has no shard index and total")
+        return Shard(*context.shard)
+    return Shard.parse(text)
+
+
+# typer 0.28 shows a required argument as `{IMAGE}`: the images are checked here instead.
+ImagesArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Image references, written as in the list.", metavar="IMAGE...", show_default=False
+    ),
+]
+
+
+def given_images(images: list[str] | None) -> list[str]:
+    if not images:
+        raise UsageError("give at least one IMAGE")
+    return images

@@ -1,0 +1,68 @@
+"""Commands about registries: where, repair-state."""
+
+from __future__ import annotations
+
+import typer
+
+from syncer.commands.common import (
+    DestOpt,
+    ImagesArg,
+    JsonOpt,
+    ListOpt,
+    RepoOpt,
+    _config,
+    _in_repository,
+    _log,
+    _print_json,
+    app,
+    given_images,
+    report_problems,
+)
+from syncer.imagelist import parse_list
+
+
+@app.command("where")
+def where(
+    images: ImagesArg = None,
+    as_json: JsonOpt = False,
+    repo: RepoOpt = None,
+) -> int:
+    """Show where each image is read from, as skopeo reads it: the endpoints in order (the
+    registries.conf mirrors first) with their TLS choice, whether it is blocked, and which
+    credentials entry applies (its file and key, never the secret).
+
+    Reads registries_conf (else /etc/containers/registries.conf), the drop-ins of
+    registries_conf_dir (else /etc/containers/registries.conf.d and the user's), and the
+    auth files skopeo reads. Exit 1 when an image cannot be read at all.
+    """
+    from syncer.engine import registry_setup
+    from syncer.where import render, where
+
+    config = _config(repo)
+    parsed = parse_list("\n".join(given_images(images)), "argument")
+    report_problems(parsed.errors)
+    conf, auth = registry_setup(config)
+    answers = where([e.source for e in parsed.entries], conf, auth, config.insecure_registries)
+    if as_json:
+        _print_json([a.as_json() for a in answers])
+    else:
+        typer.echo(render(answers, conf))
+    unreadable = [a for a in answers if a.error or not a.as_json()["endpoints"]]
+    return 1 if parsed.errors or unreadable else 0
+
+
+@app.command("repair-state")
+def repair_state(list_: ListOpt = None, dest: DestOpt = None, repo: RepoOpt = None) -> int:
+    """Rebuild mapping.json and MAPPING.md from the destination, when mapping.json cannot be
+    read (a bad hand edit, conflict markers, a truncated file).
+
+    An image is recorded when the destination holds the manifest the source has now (HEAD
+    requests, as a run's skip check); the others are left out and synced by the next run.
+    Copies nothing, commits nothing.
+    """
+    from syncer.locks import run_lock
+    from syncer.repair import repair_state
+
+    config, _, repository = _in_repository(repo, list=list_, destination=dest)
+    with run_lock(repository.git_dir, _log):
+        return repair_state(config, _log)
