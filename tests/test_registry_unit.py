@@ -10,7 +10,7 @@ from syncer.auth import AuthFile, DockerAuth
 from syncer.errors import UsageError
 from syncer.pull_sources import Endpoint, RegistriesConf
 from syncer.reference import parse_normalized
-from syncer.registry import retry_after
+from syncer.throttle import retry_after
 
 CONF = """
 [[registry]]
