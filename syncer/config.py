@@ -40,6 +40,7 @@ class Config:
     push_tries: int = 5
     check_concurrency: int = 16
     immutable_tags: str | None = None
+    allowed_sources: tuple[str, ...] = ()  # regular expressions on the normalized source
 
     def path(self, name: str) -> Path:
         """A path from the configuration, relative to the repository root."""
@@ -92,6 +93,14 @@ def _pattern(key: str, value: object) -> str:
     return text
 
 
+def _patterns(key: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str):  # from the environment: one pattern a line
+        value = [line.strip() for line in value.splitlines() if line.strip()]
+    if not isinstance(value, list | tuple):
+        raise UsageError(f"{key} must be a list of regular expressions, got {value!r}")
+    return tuple(_pattern(key, v) for v in value)
+
+
 def _destination(key: str, value: object) -> str:
     try:
         return validate_destination_prefix(_string(key, value))
@@ -118,6 +127,7 @@ KEYS: dict[str, Parser] = {
     "push_tries": _positive_int,
     "check_concurrency": _positive_int,
     "immutable_tags": _pattern,
+    "allowed_sources": _patterns,
 }
 
 

@@ -12,12 +12,13 @@ from syncer.auth import DockerAuth
 from syncer.config import Config
 from syncer.heartbeat import Heartbeat
 from syncer.imagelist import Mapping, Problem
-from syncer.report import cell
+from syncer.report import cell, short
 from syncer.results import platforms_of
 from syncer.skopeo import Reason, SkopeoOptions, classify_failure, inspect_command
 
 MARKER = "<!-- syncer-plan -->"
 Log = Callable[[str], None]
+MAX_SHOWN = 300  # characters of a registry's error text in the plan (an MR comment)
 
 
 @dataclass(frozen=True)
@@ -81,13 +82,13 @@ def render_plan(rows: Sequence[PlanRow], problems: Sequence[Problem], base: str)
     lines.append(f"{len(rows)} image(s) added. Compared with: {cell(base)}.")
     lines.append("")
     for problem in problems:
-        lines.append(f"- {cell(str(problem))}")
+        lines.append(f"- {cell(short(str(problem), MAX_SHOWN))}")
     if problems:
         lines.append("")
     if rows:
         lines += ["| Source | Destination | Platforms | Check |", "|---|---|---|---|"]
         for row in rows:
-            check = f"FAILED {cell(row.problem)}" if row.problem else "found"
+            check = f"FAILED {cell(short(row.problem, MAX_SHOWN))}" if row.problem else "found"
             lines.append(
                 f"| `{row.source}` | `{row.destination}` | {cell(', '.join(row.platforms))} | {check} |"
             )

@@ -8,6 +8,7 @@ from pathlib import Path
 from syncer.config import Config
 from syncer.errors import SyncerError, UsageError
 from syncer.imagelist import ImageList, Mapping, Problem, map_destinations, parse_list
+from syncer.policy import apply_policy
 from syncer.state import State, load_state
 
 
@@ -39,7 +40,7 @@ def read_list(config: Config) -> ImageList:
         raise UsageError(
             f"{config.list_path}: no such file (set 'list' in syncer.yaml or pass --list)"
         )
-    return parse_list(text, config.list)
+    return apply_policy(parse_list(text, config.list), config.allowed_sources)
 
 
 def load_workspace(config: Config, prefix: str, *, read_state: bool = True) -> Workspace:

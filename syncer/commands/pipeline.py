@@ -29,6 +29,7 @@ from syncer.commands.common import (
 )
 from syncer.errors import UsageError
 from syncer.imagelist import map_destinations, parse_list
+from syncer.policy import apply_policy
 
 
 @app.command("run")
@@ -184,7 +185,7 @@ def sync(
 
     config = _config(repo, destination=dest)
     text = "\n".join(given_images(images))
-    parsed = parse_list(text, "argument")
+    parsed = apply_policy(parse_list(text, "argument"), config.allowed_sources)
     report_problems(parsed.errors)
     mappings, problems = map_destinations(parsed.entries, config.require_destination(), "argument")
     report_problems(problems)

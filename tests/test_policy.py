@@ -1,0 +1,76 @@
+"""What may enter the mirror: allowed_sources, and never a link-local host."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from syncer.imagelist import parse_list
+from syncer.plan import PlanRow, render_plan
+from syncer.policy import apply_policy, is_link_local
+
+LIST = """\
+alpine:3.19
+quay.io/prometheus/node-exporter:v1.8.0
+registry.evil.example/x:1
+169.254.169.254/latest/meta-data:1
+169.254.169.254:80/x:1
+ghcr.io/org/tool:2
+"""
+
+
+@pytest.mark.parametrize(
+    ("domain", "expected"),
+    [("169.254.169.254", True), ("169.254.169.254:80", True), ("[fe80::1]:5000", True),
+     ("[fe80::1]", True), ("10.0.0.1:5000", False), ("docker.io", False), ("[::1]:5000", False)],
+)  # fmt: skip
+def test_link_local_hosts(domain: str, expected: bool) -> None:
+    assert is_link_local(domain) is expected
+
+
+def test_allowed_sources_and_link_local_lines_are_errors_naming_the_line() -> None:
+    allowed = [r"docker\.io/.*", r"quay\.io/.*", r"ghcr\.io/.*", r"169\.254\..*"]
+    images = apply_policy(parse_list(LIST, "l"), allowed)
+    assert [e.key for e in images.entries] == [
+        "docker.io/library/alpine:3.19",
+        "quay.io/prometheus/node-exporter:v1.8.0",
+        "ghcr.io/org/tool:2",
+    ]
+    assert [str(p) for p in images.errors] == [
+        "l:3: registry.evil.example/x:1 is outside allowed_sources",
+        "l:4: 169.254.169.254/latest/meta-data:1: a link-local host is never a registry (refused)",
+        "l:5: 169.254.169.254:80/x:1: a link-local host is never a registry (refused)",
+    ]
+
+
+def test_without_allowed_sources_only_link_local_is_refused() -> None:
+    images = apply_policy(parse_list(LIST, "l"), [])
+    assert len(images.entries) == 4
+    assert [p.line for p in images.errors] == [4, 5]
+
+
+def test_check_reports_them_and_nothing_is_contacted(tmp_path: Path) -> None:
+    (tmp_path / "source-images.list").write_text(LIST)
+    (tmp_path / "syncer.yaml").write_text(
+        'allowed_sources: ["docker\\\\.io/.*", "quay\\\\.io/.*", "ghcr\\\\.io/.*"]\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "syncer", "check"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert (
+        "source-images.list:3: registry.evil.example/x:1 is outside allowed_sources" in done.stderr
+    )
+    assert "source-images.list:4:" in done.stderr
+
+
+def test_a_registry_error_in_the_plan_is_capped() -> None:
+    text = render_plan([PlanRow("a", "d/a", problem="other: " + "x" * 5000)], [], "base")
+    assert len(text) < 1000
