@@ -41,6 +41,9 @@ class Config:
     check_concurrency: int = 16
     immutable_tags: str | None = None
     allowed_sources: tuple[str, ...] = ()  # regular expressions on the normalized source
+    signatures: bool = True  # mirror signatures, attestations, SBOMs and referrers too
+    verify: tuple[tuple[str, str], ...] = ()  # (regex on the source, cosign public key path)
+    on_drift: str = "update"  # update | keep | backup
 
     def path(self, name: str) -> Path:
         """A path from the configuration, relative to the repository root."""
@@ -101,6 +104,39 @@ def _patterns(key: str, value: object) -> tuple[str, ...]:
     return tuple(_pattern(key, v) for v in value)
 
 
+def _boolean(key: str, value: object) -> bool:
+    if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+        return value.lower() in ("true", "yes", "1")
+    if not isinstance(value, bool):
+        raise UsageError(f"{key} must be true or false, got {value!r}")
+    return value
+
+
+def _verify_rules(key: str, value: object) -> tuple[tuple[str, str], ...]:
+    if isinstance(value, str):  # from the environment or --set: YAML or JSON text
+        import yaml
+
+        value = yaml.safe_load(value)
+    if not isinstance(value, list) or not all(
+        isinstance(r, dict) and set(r) == {"match", "key"} for r in value
+    ):
+        raise UsageError(
+            f"{key} must be a list of {{match: REGEX, key: PUBLIC_KEY_PATH}}, got {value!r}"
+        )
+    return tuple(
+        (_pattern(f"{key}.match", r["match"]), _string(f"{key}.key", r["key"])) for r in value
+    )
+
+
+DRIFT_MODES = ("update", "keep", "backup")
+
+
+def _drift_mode(key: str, value: object) -> str:
+    if value not in DRIFT_MODES:
+        raise UsageError(f"{key} must be one of {', '.join(DRIFT_MODES)}, got {value!r}")
+    return str(value)
+
+
 def _destination(key: str, value: object) -> str:
     try:
         return validate_destination_prefix(_string(key, value))
@@ -128,6 +164,9 @@ KEYS: dict[str, Parser] = {
     "check_concurrency": _positive_int,
     "immutable_tags": _pattern,
     "allowed_sources": _patterns,
+    "signatures": _boolean,
+    "verify": _verify_rules,
+    "on_drift": _drift_mode,
 }
 
 

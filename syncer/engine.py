@@ -9,23 +9,19 @@ from __future__ import annotations
 import re
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from threading import Lock, Semaphore
+from threading import Semaphore
 
 from syncer import process
-from syncer.auth import DockerAuth
-from syncer.config import Config
-from syncer.errors import UsageError
 from syncer.heartbeat import Heartbeat, quiet
 from syncer.imagelist import Mapping
-from syncer.pull_sources import RegistriesConf
 from syncer.reference import Reference
 from syncer.registry import RegistryClient
 from syncer.results import ImageResult, Status, platform_name, platforms_in
 from syncer.skopeo import Reason, SkopeoOptions, classify_failure, copy_command
+from syncer.trust import Trust, backup_tag, drifted
 
 Log = Callable[[str], None]
 
@@ -58,9 +54,19 @@ class Copier:
     # Platforms already known by index digest (from the state): a skip need not ask again.
     known_platforms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     heartbeat: Heartbeat = field(default_factory=quiet)
+    trust: Trust | None = None  # companions, verification, drift (None: a bare copy)
+    log: Log = field(default=lambda _: None)
 
-    def current_digest(self, mapping: Mapping) -> str | None:
-        """The destination's digest when it already holds the source's manifest, else None.
+    def __post_init__(self) -> None:
+        if self.trust is None:
+            object.__setattr__(self, "trust", Trust(self.client))
+
+    @property
+    def guard(self) -> Trust:
+        return self.trust or Trust(self.client)  # set in __post_init__; never the fallback
+
+    def check(self, mapping: Mapping) -> Check:
+        """The digests at the destination and (when it must be asked) at the source.
 
         The source is not asked when the reference pins a digest, or when its tag is one the
         user declared immutable (`immutable_tags`) and the destination has it.
@@ -68,12 +74,17 @@ class Copier:
         source = mapping.source
         at_destination = self.client.destination_digest(mapping.destination)
         if at_destination is None:
-            return None
+            return Check(None, None)
         if source.digest is not None:
-            return at_destination if at_destination == source.digest else None
+            return Check(at_destination, source.digest, asked_source=False)
         if self.immutable_tags and source.tag and self.immutable_tags.search(source.tag):
-            return at_destination
-        return at_destination if self.client.source_digest(source) == at_destination else None
+            return Check(at_destination, at_destination, asked_source=False)
+        return Check(at_destination, self.client.source_digest(source))
+
+    def current_digest(self, mapping: Mapping) -> str | None:
+        """The destination's digest when it already holds the source's manifest, else None."""
+        check = self.check(mapping)
+        return check.destination if check.in_place else None
 
     def copy(self, mapping: Mapping, budget: float | None = None) -> ImageResult:
         """Copy with skopeo within `budget` seconds (default: the whole `timeout`)."""
@@ -131,139 +142,118 @@ class Copier:
         recorded = digest or expected
         return ImageResult(source, destination, Status.COPIED, seconds, recorded, platforms)
 
-    def _checked(self, mapping: Mapping, deadline: float) -> tuple[str | None, tuple[str, ...]]:
-        """The digest the destination already holds the source's manifest with, and its
-        platforms (from the state, else from the destination: never from the source)."""
+    def _checked(self, mapping: Mapping, deadline: float) -> tuple[Check, tuple[str, ...]]:
+        """The check, and the platforms of an image in place (from the state, else from the
+        destination: never from the source)."""
         hosts = f"{mapping.destination.domain} and {mapping.source.domain}"
         with (
             self.client.deadline(deadline),
             self.heartbeat.waiting(str(mapping.source), f"asking {hosts} for the manifest digest"),
         ):
-            digest = self.current_digest(mapping)
-            if digest is None:
-                return None, ()
-            known = self.known_platforms.get(digest)
-            return digest, known or destination_details(self.client, mapping.destination)[1]
+            check = self.check(mapping)
+            if not check.in_place or check.destination is None:
+                return check, ()
+            known = self.known_platforms.get(check.destination)
+            return check, known or destination_details(self.client, mapping.destination)[1]
 
     def sync(self, mapping: Mapping, copy_slots: Semaphore) -> ImageResult:
-        """Check, then copy if needed; `timeout` bounds the time spent on the image (the wait
-        for a free copy slot aside)."""
+        """Check, then copy if needed, with what travels with it; `timeout` bounds the time
+        spent on the image (the wait for a free copy slot aside)."""
         if process.stopping():
             return self._failed(mapping, 0.0, Reason.INTERRUPTED, "not started: syncer was stopped")
         started = time.monotonic()
-        digest, platforms = self._checked(mapping, started + self.timeout)
+        check, platforms = self._checked(mapping, started + self.timeout)
         spent = time.monotonic() - started
-        if digest is not None:
-            return ImageResult(
+        if check.in_place:
+            result = ImageResult(
                 str(mapping.source), str(mapping.destination), Status.SKIPPED, spent,
-                digest=digest, platforms=platforms,
+                digest=check.destination, platforms=platforms,
             )  # fmt: skip
+            # Pinned and immutable images promise no request at the source: their companions
+            # came with the copy.
+            return self._with_companions(mapping, result) if check.asked_source else result
         if spent >= self.timeout:
             return self._failed(
                 mapping, spent, Reason.TIMEOUT, self._timed_out("asking registries")
             )
+        drift = self._drift(mapping, check)
+        if drift and self.guard.on_drift == "keep":
+            result = ImageResult(
+                str(mapping.source), str(mapping.destination), Status.SKIPPED, spent,
+                digest=check.destination, drift=f"{drift} (kept)",
+            )  # fmt: skip
+            return self._with_companions(mapping, result)
         with copy_slots:
             if process.stopping():
                 return self.sync(mapping, copy_slots)
-            return self.copy(mapping, self.timeout - spent)
+            return self._copy_guarded(mapping, check, drift, self.timeout - spent)
 
+    def _drift(self, mapping: Mapping, check: Check) -> str | None:
+        last = self.guard.last_digests.get(str(mapping.source))
+        if not drifted(last, check.destination, check.source):
+            return None
+        self.log(f"{mapping.source}: drift: upstream moved the tag from {last} to {check.source}")
+        return f"{last} -> {check.source}"
 
-def sync_images(
-    mappings: Sequence[Mapping],
-    copier: Copier,
-    *,
-    concurrency: int,
-    check_concurrency: int,
-    log: Log,
-) -> list[ImageResult]:
-    """Check and copy every mapping; one log line per image as it finishes; input order kept.
+    def _copy_guarded(
+        self, mapping: Mapping, check: Check, drift: str | None, budget: float
+    ) -> ImageResult:
+        """Verify (when a rule says so), keep a backup (on drift, when asked), copy."""
+        rule = self.guard.rule_for(mapping.source)
+        pinned = mapping
+        if rule is not None:
+            digest, why = self.guard.verified_digest(mapping, rule)
+            if digest is None:
+                return self._failed(mapping, 0.0, Reason.UNVERIFIED, why)
+            # Read exactly what was verified, write it to the tag.
+            source = Reference(mapping.source.domain, mapping.source.path, None, digest)
+            pinned = Mapping(replace(mapping.entry, source=source), mapping.destination)
+        suffix = ""
+        if drift and self.guard.on_drift == "backup" and check.destination:
+            tag, problem = self._backup(mapping, check.destination)
+            if problem:
+                return self._failed(mapping, 0.0, Reason.OTHER, f"backup before drift: {problem}")
+            suffix = f" (old kept as {tag})"
+        result = self.copy(pinned, budget)
+        result = replace(
+            result,
+            source=str(mapping.source),
+            verified=rule.key_path if rule is not None and result.status is Status.COPIED else None,
+            drift=f"{drift} (updated{suffix})" if drift else None,
+        )
+        return self._with_companions(mapping, result)
 
-    Checks (HEAD requests) run `check_concurrency` at a time, copies `concurrency` at a time.
-    """
-    total = len(mappings)
-    finished = 0
-    lock = Lock()
-    copy_slots = Semaphore(max(1, concurrency))
+    def _backup(self, mapping: Mapping, old: str) -> tuple[str, str | None]:
+        destination = mapping.destination
+        tag = backup_tag(destination.tag or "latest", old)
+        source = Reference(destination.domain, destination.path, None, old)
+        target = Reference(destination.domain, destination.path, tag)
+        with tempfile.TemporaryDirectory(prefix="syncer-") as scratch:
+            command = copy_command(source, target, self.options, Path(scratch) / "digest")
+            done = process.run(command, timeout=self.timeout)
+        if done.ok:
+            self.log(f"{mapping.destination}: kept the replaced {old} as {target}")
+            return tag, None
+        return tag, classify_failure(done.stderr, timed_out=done.timed_out)[1]
 
-    def one(mapping: Mapping) -> ImageResult:
-        nonlocal finished
-        result = copier.sync(mapping, copy_slots)
-        with lock:
-            finished += 1
-            log(
-                f"[{finished}/{total}] {result.source} -> {result.destination}: {result.describe()}"
+    def _with_companions(self, mapping: Mapping, result: ImageResult) -> ImageResult:
+        if result.status is Status.FAILED:
+            return result
+        with self.heartbeat.waiting(str(mapping.source), "mirroring its signatures and SBOMs"):
+            kinds, problem = self.guard.mirror_companions(mapping, self.timeout)
+        if problem:
+            return replace(
+                result, status=Status.FAILED, reason=Reason.COMPANIONS.value, error=problem
             )
-        return result
-
-    workers = max(1, concurrency, check_concurrency)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, mappings))
+        return replace(result, companions=kinds)
 
 
-def registry_setup(config: Config) -> tuple[RegistriesConf, DockerAuth]:
-    """registries.conf and the credentials, read as skopeo will read them for this config."""
-    options = SkopeoOptions.from_config(config)
-    if options.authfile and not Path(options.authfile).is_file():
-        raise UsageError(f"authfile {options.authfile}: no such file")
-    conf = RegistriesConf.load(options.registries_conf, config.registries_conf_dir)
-    return conf, DockerAuth.from_authfile(options.authfile, conf.config.helpers)
+@dataclass(frozen=True)
+class Check:
+    destination: str | None  # the digest the destination holds (None: nothing, or cannot tell)
+    source: str | None  # the source's digest, where it was asked
+    asked_source: bool = True  # False: pinned or immutable, the source was not asked
 
-
-def make_copier(
-    config: Config,
-    log: Log,
-    known_platforms: dict[str, tuple[str, ...]] | None = None,
-    heartbeat: Heartbeat | None = None,
-) -> Copier:
-    options = SkopeoOptions.from_config(config)
-    for host in config.insecure_registries:
-        log(f"TLS verification is off for {host} (insecure_registries)")
-    if config.registries_conf_dir:
-        log(
-            f"registries_conf_dir: syncer reads drop-ins from {config.registries_conf_dir}; "
-            "skopeo has no flag for it and reads its own directories whatever this says"
-        )
-    conf, auth = registry_setup(config)
-    client = RegistryClient(
-        auth=auth,
-        conf=conf,
-        insecure_hosts=config.insecure_registries,
-        log=log,
-    )
-    pattern = re.compile(config.immutable_tags) if config.immutable_tags else None
-    return Copier(
-        options,
-        client,
-        config.timeout,
-        pattern,
-        known_platforms=known_platforms or {},
-        heartbeat=heartbeat or quiet(),
-    )
-
-
-def run_sync(
-    mappings: Sequence[Mapping],
-    config: Config,
-    log: Log,
-    known_platforms: dict[str, tuple[str, ...]] | None = None,
-) -> list[ImageResult]:
-    """Sync `mappings` as the configuration says, saying what is slow while it waits."""
-    with Heartbeat(log) as heartbeat:
-        return _sync_with(
-            make_copier(config, log, known_platforms, heartbeat), mappings, config, log
-        )
-
-
-def _sync_with(
-    copier: Copier, mappings: Sequence[Mapping], config: Config, log: Log
-) -> list[ImageResult]:
-    try:
-        return sync_images(
-            mappings,
-            copier,
-            concurrency=config.concurrency,
-            check_concurrency=config.check_concurrency,
-            log=log,
-        )
-    finally:
-        copier.client.close()
+    @property
+    def in_place(self) -> bool:
+        return self.destination is not None and self.destination == self.source

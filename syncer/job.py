@@ -12,7 +12,6 @@ from pathlib import Path
 
 from syncer.ci import CiContext
 from syncer.config import Config
-from syncer.engine import run_sync
 from syncer.errors import SyncerError, UsageError
 from syncer.files import write_atomic
 from syncer.git import Base, Repository, find_base
@@ -28,6 +27,7 @@ from syncer.plan import PlanRow, make_plan
 from syncer.publish import Identity, ReportNotWritten, publish
 from syncer.report import render_report, results_summary
 from syncer.results import ImageResult, Status
+from syncer.runner import run_sync
 from syncer.shard import Shard, dump_results, load_results
 from syncer.state import State, apply_results, dump_state, merge, needs_work
 from syncer.workspace import Workspace, load_workspace, read_text
@@ -150,7 +150,8 @@ def _run_job(
         _show_changes(config, render_files(config, prefix, {}, work), log)
         return 1 if work.problems else 0
     known = {s.digest: s.platforms for s in work.state.values() if s.digest and s.platforms}
-    results = run_sync(plan, config, log, known)
+    last = {key: s.digest for key, s in work.state.items() if s.digest}
+    results = run_sync(plan, config, log, known, last)
     append_summary(ci, results_summary(results, ci.job_url))
     if options.results_file:
         write_text(options.results_file, dump_results(results, repo.head_sha(), options.shard))

@@ -55,7 +55,7 @@ NO_CREDENTIALS = (
 
 
 def make_plan(mappings: Sequence[Mapping], config: Config, log: Log) -> list[PlanRow]:
-    from syncer.engine import registry_setup
+    from syncer.runner import registry_setup
 
     options = SkopeoOptions.from_config(config)
     auth = registry_setup(config)[1]

@@ -48,6 +48,7 @@ def _challenge(header: str) -> tuple[str, dict[str, str]]:
 class Manifest:
     digest: str
     body: dict[str, Any]
+    raw: bytes = b""
 
 
 class RegistryClient:
@@ -72,6 +73,7 @@ class RegistryClient:
         self._host_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._local = threading.local()  # per thread: the deadline of the image it works on
+        self._serving: dict[str, tuple[Endpoint, str]] = {}  # by source reference, this run
 
     @contextmanager
     def deadline(self, when: float) -> Iterator[None]:
@@ -110,10 +112,17 @@ class RegistryClient:
             return self._host_locks.setdefault(host, threading.Lock())
 
     # Public questions -------------------------------------------------------------------
-    def _destination(self, ref: Reference) -> Endpoint | None:
+    def destination_endpoint(self, ref: Reference) -> Endpoint | None:
         """Where skopeo writes `ref`, or None when the configuration blocks it."""
         endpoint = self.conf.destination(ref, insecure=self._forced_insecure(ref))
         return None if endpoint.blocked_by else endpoint
+
+    def source_endpoints(self, ref: Reference) -> list[Endpoint]:
+        """Where skopeo reads `ref`, in its order (mirrors first; never a blocked one)."""
+        try:
+            return self.conf.readable(ref, insecure=self._forced_insecure(ref))
+        except RegistriesConfError:  # a rewrite to no valid reference: skopeo fails it too
+            return []
 
     def _forced_insecure(self, ref: Reference) -> bool:
         """skopeo gets `--src/dest-tls-verify=false` for these: TLS off for every endpoint."""
@@ -124,28 +133,37 @@ class RegistryClient:
 
         A tag+digest destination is written to its tag, so the tag is what is asked.
         """
-        endpoint = self._destination(ref)
-        return self._head(endpoint, ref.tag or _manifest_ref(ref)) if endpoint else None
+        endpoint = self.destination_endpoint(ref)
+        return self.head(endpoint, ref.tag or _manifest_ref(ref)) if endpoint else None
 
     def source_digest(self, ref: Reference) -> str | None:
-        """Digest at the source, asked where skopeo would read it (mirrors first; never a
-        blocked endpoint)."""
-        try:
-            endpoints = self.conf.readable(ref, insecure=self._forced_insecure(ref))
-        except RegistriesConfError:  # a rewrite to no valid reference: skopeo fails it too
-            return None
-        for endpoint in endpoints:
-            digest = self._head(endpoint, _manifest_ref(endpoint.reference))
+        """Digest at the source, asked where skopeo would read it."""
+        found = self.serving(ref)
+        return found[1] if found else None
+
+    def serving(self, ref: Reference) -> tuple[Endpoint, str] | None:
+        """The first endpoint that has `ref`, and its digest there (HEAD requests only;
+        remembered for the run, so the steps after the check ask nothing again)."""
+        key = str(ref)
+        if key in self._serving:
+            return self._serving[key]
+        found = None
+        for endpoint in self.source_endpoints(ref):
+            digest = self.head(endpoint, _manifest_ref(endpoint.reference))
             if digest is not None:
-                return digest
-        return None
+                found = endpoint, digest
+                break
+        if found is not None:
+            self._serving[key] = found
+        return found
 
     def manifest(self, ref: Reference) -> Manifest | None:
         """The manifest at the destination `ref` (by its tag, as `destination_digest`)."""
-        endpoint = self._destination(ref)
-        if endpoint is None:
-            return None
-        response = self._send("GET", endpoint, f"manifests/{ref.tag or _manifest_ref(ref)}")
+        endpoint = self.destination_endpoint(ref)
+        return self.manifest_at(endpoint, ref.tag or _manifest_ref(ref)) if endpoint else None
+
+    def manifest_at(self, endpoint: Endpoint, reference: str) -> Manifest | None:
+        response = self.get(endpoint, f"manifests/{reference}")
         if response is None or response.status_code != 200:
             return None
         digest = "sha256:" + hashlib.sha256(response.content).hexdigest()
@@ -153,11 +171,11 @@ class RegistryClient:
             body = json.loads(response.content)
         except ValueError:
             return None
-        return Manifest(digest, body) if isinstance(body, dict) else None
+        return Manifest(digest, body, response.content) if isinstance(body, dict) else None
 
     def blob_json(self, ref: Reference, digest: str) -> dict[str, Any] | None:
-        endpoint = self._destination(ref)
-        response = self._send("GET", endpoint, f"blobs/{digest}") if endpoint else None
+        endpoint = self.destination_endpoint(ref)
+        response = self.get(endpoint, f"blobs/{digest}") if endpoint else None
         if response is None or response.status_code != 200:
             return None
         try:
@@ -167,25 +185,41 @@ class RegistryClient:
         return data if isinstance(data, dict) else None
 
     # HTTP ------------------------------------------------------------------------------------
-    def _head(self, endpoint: Endpoint, reference: str) -> str | None:
+    def head(self, endpoint: Endpoint, reference: str) -> str | None:
+        """The manifest digest of `reference` at `endpoint` (None: absent or cannot tell)."""
         response = self._send("HEAD", endpoint, f"manifests/{reference}")
         if response is None or response.status_code != 200:
             return None
         digest = response.headers.get("docker-content-digest")
         return digest if digest and digest.startswith("sha256:") else None
 
-    def _send(self, method: str, endpoint: Endpoint, suffix: str) -> httpx.Response | None:
+    def get(self, endpoint: Endpoint, suffix: str) -> httpx.Response | None:
+        """GET `/v2/<path>/<suffix>` with auth and back-off; None when it cannot be reached."""
+        return self._send("GET", endpoint, suffix)
+
+    def put_manifest(self, endpoint: Endpoint, reference: str, raw: bytes, media_type: str) -> bool:
+        """Write a manifest byte for byte (an index whose children are already there)."""
+        response = self._send("PUT", endpoint, f"manifests/{reference}", (raw, media_type))
+        return response is not None and response.status_code in (200, 201)
+
+    def _send(
+        self,
+        method: str,
+        endpoint: Endpoint,
+        suffix: str,
+        content: tuple[bytes, str] | None = None,
+    ) -> httpx.Response | None:
         """One request with auth and rate-limit handling; None when the host cannot be reached."""
         host = _API_HOSTS.get(endpoint.host, endpoint.host)
-        scope = f"repository:{endpoint.path}:pull"
+        scope = f"repository:{endpoint.path}:{'pull,push' if content else 'pull'}"
         url_path = f"/v2/{endpoint.path}/{suffix}"
         for attempt in range(self.max_tries):
             self.throttle.wait()
-            response = self._request(method, endpoint, host, url_path, scope)
+            response = self._request(method, endpoint, host, url_path, scope, content)
             if response is None:
                 return None
             if response.status_code == 401 and self._authorize(endpoint, host, scope, response):
-                response = self._request(method, endpoint, host, url_path, scope)
+                response = self._request(method, endpoint, host, url_path, scope, content)
                 if response is None:
                     return None
             if is_rate_limited(response):
@@ -195,9 +229,17 @@ class RegistryClient:
         return None
 
     def _request(
-        self, method: str, endpoint: Endpoint, host: str, path: str, scope: str
+        self,
+        method: str,
+        endpoint: Endpoint,
+        host: str,
+        path: str,
+        scope: str,
+        content: tuple[bytes, str] | None = None,
     ) -> httpx.Response | None:
         headers = {"Accept": ", ".join(MANIFEST_TYPES)}
+        if content:
+            headers["Content-Type"] = content[1]
         token = self._tokens.get((host, scope))
         if token:
             headers["Authorization"] = token
@@ -209,9 +251,11 @@ class RegistryClient:
             with self._host_lock(host):
                 if host not in self._schemes:
                     schemes = ["https", "http"] if insecure else ["https"]
-                    return self._try(client, method, schemes, host, path, headers)
+                    return self._try(client, method, schemes, host, path, headers, content)
         scheme = self._schemes[host]
-        return None if scheme is None else self._try(client, method, [scheme], host, path, headers)
+        if scheme is None:
+            return None
+        return self._try(client, method, [scheme], host, path, headers, content)
 
     def _try(
         self,
@@ -221,6 +265,7 @@ class RegistryClient:
         host: str,
         path: str,
         headers: dict[str, str],
+        content: tuple[bytes, str] | None = None,
     ) -> httpx.Response | None:
         for scheme in schemes:
             timeout = self._time_left()
@@ -228,7 +273,11 @@ class RegistryClient:
                 return None
             try:
                 response = client.request(
-                    method, f"{scheme}://{host}{path}", headers=headers, timeout=timeout
+                    method,
+                    f"{scheme}://{host}{path}",
+                    headers=headers,
+                    timeout=timeout,
+                    content=content[0] if content else None,
                 )
             except httpx.HTTPError:
                 continue

@@ -13,11 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from syncer.config import Config
-from syncer.engine import Copier, destination_details, make_copier
+from syncer.engine import Copier, destination_details
 from syncer.files import write_atomic
 from syncer.imagelist import Mapping
 from syncer.job import render_files
 from syncer.results import ImageResult, Status
+from syncer.runner import make_copier
 from syncer.state import apply_results
 from syncer.workspace import load_workspace
 

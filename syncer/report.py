@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from syncer.companions import summary
 from syncer.imagelist import Mapping
 from syncer.results import ImageResult, Status
 from syncer.state import State
@@ -22,6 +24,8 @@ class Row:
     digest: str | None
     commit: str | None
     status: str
+    trust: str = ""  # "signed, SBOM, 2 attestations; verified"
+    drift: str | None = None
 
 
 def cell(value: object) -> str:
@@ -47,7 +51,24 @@ def _status(state: State, source: str) -> str:
         return "pending"  # never "mirrored" without a digest the registry was seen to hold
     if known.failed:
         return f"FAILED ({known.reason}): {short(known.error or '')}".rstrip(": ")
+    if known.drift:
+        return f"mirrored; drift: {_short_digests(known.drift)}"
     return "mirrored"
+
+
+def _short_digests(text: str) -> str:
+    """`sha256:<64 hex>` shortened to `sha256:<12 hex>…` inside a sentence."""
+    return re.sub(r"(sha256:[0-9a-f]{12})[0-9a-f]{52}", r"\1…", text)
+
+
+def _trust(state: State, source: str) -> str:
+    known = state.get(source)
+    if known is None:
+        return ""
+    parts = [summary(known.companions)] if known.companions else []
+    if known.verified:
+        parts.append("verified")
+    return "; ".join(p for p in parts if p)
 
 
 def rows(mappings: Sequence[Mapping], state: State) -> list[Row]:
@@ -62,17 +83,24 @@ def rows(mappings: Sequence[Mapping], state: State) -> list[Row]:
                 known.digest if known else None,
                 known.commit if known else None,
                 _status(state, str(mapping.source)),
+                _trust(state, str(mapping.source)),
+                known.drift if known else None,
             )
         )
     return out
 
 
 def _summary(table: list[Row]) -> str:
-    ok = sum(row.status == "mirrored" for row in table)
+    ok = sum(row.status.startswith("mirrored") for row in table)
     failed = sum(row.status.startswith("FAILED") for row in table)
     pending = len(table) - ok - failed
     text = f"{len(table)} images: {ok} mirrored, {failed} failed"
-    return text + (f", {pending} pending" if pending else "") + "."
+    drifted = sum(row.drift is not None for row in table)
+    unverified = sum("(unverified)" in row.status for row in table)
+    extra = [f"{pending} pending"] if pending else []
+    extra += [f"{drifted} drifted"] if drifted else []
+    extra += [f"{unverified} unverified"] if unverified else []
+    return text + "".join(f", {e}" for e in extra) + "."
 
 
 def render_report(

@@ -23,6 +23,9 @@ class ImageResult:
     platforms: tuple[str, ...] = ()
     reason: str | None = None
     error: str | None = None
+    companions: tuple[str, ...] | None = None  # kinds mirrored with it (None: not looked at)
+    verified: str | None = None  # the key whose signature verified before the copy
+    drift: str | None = None  # "OLD -> NEW (what was done)" when upstream moved the tag
 
     def describe(self) -> str:
         if self.status is Status.FAILED:

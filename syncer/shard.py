@@ -44,7 +44,12 @@ def dump_results(results: Iterable[ImageResult], commit: str, shard: Shard | Non
         "commit": commit,
         "shard": str(shard) if shard else None,
         "results": [
-            {**dataclasses.asdict(r), "status": r.status.value, "platforms": list(r.platforms)}
+            {
+                **dataclasses.asdict(r),
+                "status": r.status.value,
+                "platforms": list(r.platforms),
+                "companions": None if r.companions is None else list(r.companions),
+            }
             for r in results
         ],
     }
@@ -57,7 +62,14 @@ def load_results(text: str, origin: str) -> tuple[str, list[ImageResult]]:
         data = json.loads(text)
         results = [
             ImageResult(
-                **{**item, "status": Status(item["status"]), "platforms": tuple(item["platforms"])}
+                **{
+                    **item,
+                    "status": Status(item["status"]),
+                    "platforms": tuple(item["platforms"]),
+                    "companions": None
+                    if item.get("companions") is None
+                    else tuple(item["companions"]),
+                }
             )
             for item in data["results"]
         ]

@@ -97,7 +97,9 @@ class Reason(str, enum.Enum):
     TIMEOUT = "timeout"
     INTERRUPTED = "interrupted"
     BLOCKED = "blocked"  # registries.conf blocks the registry
-    DIGEST = "digest"  # the destination would hold (or holds) another digest than the source
+    DIGEST = "digest"
+    UNVERIFIED = "unverified"  # a `verify` rule matched and no signature verified
+    COMPANIONS = "companions"  # the image is in place, a signature or SBOM could not be copied  # the destination would hold (or holds) another digest than the source
     OTHER = "other"
 
 

@@ -1,7 +1,8 @@
 """The state behind the report (`mapping.json`): what is mirrored, from which commit, what failed.
 
 Committed beside the report so the next run knows which images still need work. Pure: text in,
-values out. Written with sorted keys and no timestamps, so the same state gives the same bytes.
+values out. Written with sorted keys; the only times in it are those of the digest history,
+written when a digest changes, so the same state gives the same bytes.
 """
 
 from __future__ import annotations
@@ -10,12 +11,23 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
+from datetime import datetime, timezone
+from typing import Any
 
 from syncer.errors import SyncerError
 from syncer.results import ImageResult, Status
 
-VERSION = 1
+VERSION = 2  # 2: companions, verified, drift and the digest history; 1 is read and migrated
 COPIED, FAILED = "copied", "failed"
+
+
+@dataclass(frozen=True)
+class Copied:
+    """One line of an image's digest history: a digest seen at the destination, first when."""
+
+    digest: str
+    at: str | None  # UTC, ISO 8601, of the run that first recorded it (None: before version 2)
+    commit: str | None
 
 
 @dataclass(frozen=True)
@@ -28,6 +40,10 @@ class ImageState:
     commit: str | None = None  # revision of the list at the last successful copy
     reason: str | None = None  # why the last attempt failed
     error: str | None = None
+    companions: tuple[str, ...] = ()  # kinds mirrored with it: signature, attestation, SBOM...
+    verified: str | None = None  # the key its signature was verified with
+    drift: str | None = None  # upstream moved the tag: "OLD -> NEW (kept|updated|backed up...)"
+    history: tuple[Copied, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -54,7 +70,16 @@ class StateError(SyncerError):
 _FIX = "fix it by hand, or run 'syncer repair-state' to rebuild it from the destination"
 _CONFLICT = re.compile(r"^(<<<<<<<|>>>>>>>|=======)( |$)", re.M)
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$")
-_OPTIONAL_TEXT = ("commit", "reason", "error")
+_OPTIONAL_TEXT = ("commit", "reason", "error", "verified", "drift")
+
+
+def _history_line(line: object) -> bool:
+    return (
+        isinstance(line, dict)
+        and set(line) == {"digest", "at", "commit"}
+        and isinstance(line["digest"], str)
+        and all(line[k] is None or isinstance(line[k], str) for k in ("at", "commit"))
+    )
 
 
 def _check_entry(key: str, value: object) -> str | None:
@@ -74,17 +99,31 @@ def _check_entry(key: str, value: object) -> str | None:
     digest = value.get("digest")
     if digest is not None and (not isinstance(digest, str) or not _DIGEST.match(digest)):
         return f"digest: expected a digest like 'sha256:<hex>', got {digest!r}"
-    platforms = value.get("platforms", [])
-    if not isinstance(platforms, list) or not all(isinstance(p, str) for p in platforms):
-        return f"platforms: expected a list of strings, got {platforms!r}"
+    for name in ("platforms", "companions"):
+        items = value.get(name, [])
+        if not isinstance(items, list) or not all(isinstance(p, str) for p in items):
+            return f"{name}: expected a list of strings, got {items!r}"
+    history = value.get("history", [])
+    if not isinstance(history, list) or not all(_history_line(h) for h in history):
+        return "history: expected a list of {digest, at, commit}"
     for name in _OPTIONAL_TEXT:
         if value.get(name) is not None and not isinstance(value[name], str):
             return f"{name}: expected a string or null, got {value[name]!r}"
     return None
 
 
-def _entry(value: dict[str, object]) -> ImageState:
-    return ImageState(**{**value, "platforms": tuple(value.get("platforms") or ())})  # type: ignore[arg-type]
+def _entry(value: dict[str, Any]) -> ImageState:
+    history = tuple(Copied(h["digest"], h["at"], h["commit"]) for h in value.get("history", []))
+    if "history" not in value and value.get("digest"):  # version 1: the one digest it knew
+        history = (Copied(value["digest"], None, value.get("commit")),)
+    return ImageState(
+        **{
+            **value,
+            "platforms": tuple(value.get("platforms") or ()),
+            "companions": tuple(value.get("companions") or ()),
+            "history": history,
+        }
+    )
 
 
 def _images(text: str, origin: str) -> dict[str, object]:
@@ -134,6 +173,8 @@ def _as_dict(image: ImageState) -> dict[str, object]:
     # Not dataclasses.asdict: its deep copies cost a second on a 10,000-image state.
     data: dict[str, object] = {f.name: getattr(image, f.name) for f in _FIELDS}
     data["platforms"] = list(image.platforms)
+    data["companions"] = list(image.companions)
+    data["history"] = [{"digest": h.digest, "at": h.at, "commit": h.commit} for h in image.history]
     return data
 
 
@@ -142,25 +183,46 @@ def dump_state(state: State) -> str:
     return json.dumps({"version": VERSION, "images": images}, indent=2, sort_keys=True) + "\n"
 
 
-def _updated(before: ImageState | None, result: ImageResult, commit: str | None) -> ImageState:
+def _updated(
+    before: ImageState | None, result: ImageResult, commit: str | None, when: str
+) -> ImageState:
     if result.status is Status.FAILED:
         base = before or ImageState(result.source, result.destination, FAILED)
-        return replace(base, status=FAILED, reason=result.reason, error=result.error)
+        return replace(
+            base, status=FAILED, reason=result.reason, error=result.error, drift=result.drift
+        )
     copied = result.status is Status.COPIED
+    digest = result.digest or (before.digest if before else None)
+    history = before.history if before else ()
+    if digest and (not history or history[-1].digest != digest):
+        history = (*history, Copied(digest, when, commit if copied else None))
     return ImageState(
         source=result.source,
         destination=result.destination,
         status=COPIED,
-        digest=result.digest or (before.digest if before else None),
+        digest=digest,
         platforms=result.platforms or (before.platforms if before else ()),
         # A skip proves the image is in place, not that this commit copied it.
         commit=commit if copied or before is None or before.commit is None else before.commit,
+        companions=result.companions
+        if result.companions is not None
+        else (before.companions if before else ()),
+        verified=result.verified or (before.verified if before and not copied else None),
+        drift=result.drift,
+        history=history,
     )
 
 
-def apply_results(state: State, results: Iterable[ImageResult], commit: str | None) -> State:
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def apply_results(
+    state: State, results: Iterable[ImageResult], commit: str | None, when: str | None = None
+) -> State:
     """The entries these results change (to be merged into whichever state is newest)."""
-    return {r.source: _updated(state.get(r.source), r, commit) for r in results}
+    when = when or now()
+    return {r.source: _updated(state.get(r.source), r, commit, when) for r in results}
 
 
 def merge(state: State, updates: State, keep: Iterable[str]) -> State:

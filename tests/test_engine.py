@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from syncer.config import Config
-from syncer.engine import run_sync
 from syncer.imagelist import Mapping, map_destinations, parse_list
 from syncer.results import ImageResult, Status
+from syncer.runner import run_sync
 from testing.httpproxy import FaultyProxy
 from testing.images import layout_dir, make_upstream_image, push_image
 from testing.mirrors import write_registries_conf
@@ -152,7 +152,7 @@ def test_rate_limited_head_waits_as_retry_after_says_then_succeeds(
     results, logged = _sync(config, IMAGE)
     assert results[0].status is Status.SKIPPED
     assert any("rate limited by" in line and "Retry-After" in line for line in logged)
-    assert [status for _, _, status in proxy.requests] == [429, 200]
+    assert [status for _, path, status in proxy.requests if "/manifests/" in path] == [429, 200]
 
 
 def test_rate_limited_copy_backs_off_and_succeeds(

@@ -30,7 +30,7 @@ def test_render_is_sorted_deterministic_and_summarised() -> None:
     assert "c0ffeec0ff" in rows[0]
     assert "<b>" not in first
     assert "manifest unknown \\| &lt;b&gt;x&lt;/b&gt;" in rows[1]
-    assert rows[1].count(" | ") == 5
+    assert rows[1].count(" | ") == 6
 
 
 def test_state_round_trips_and_keeps_the_last_good_copy_on_failure() -> None:
@@ -39,6 +39,7 @@ def test_state_round_trips_and_keeps_the_last_good_copy_on_failure() -> None:
     assert load_state(dump_state(state), "x") == state
     failed = apply_results(state, [ImageResult("s", "d", Status.FAILED, reason="network")], "c2")
     assert failed["s"].failed
+    assert failed["s"].history == state["s"].history
     assert failed["s"].digest == DIGEST
     assert failed["s"].commit == "c1"
     skipped = apply_results(state, [ImageResult("s", "d", Status.SKIPPED, digest=DIGEST)], "c3")

@@ -28,13 +28,19 @@ def _with(key: str, value: object) -> str:
     return json.dumps(data, indent=2)
 
 
-def test_a_version_1_file_of_an_earlier_release_loads_and_is_written_back_unchanged() -> None:
+def test_a_version_1_file_of_an_earlier_release_loads_and_migrates_to_version_2() -> None:
     text = (DATA / "mapping-v1.json").read_text()
     state = load_state(text, "mapping.json")
     assert state[ALPINE].platforms == ("linux/amd64", "linux/arm64")
     assert state["quay.io/prometheus-operator/prometheus-operator:v0.47.0"].failed
-    assert dump_state(state) == text
-    assert VERSION == 1  # a new version needs a migration and a test of it here
+    # The one digest version 1 knew becomes the start of the history (when: unknown).
+    assert [(h.digest, h.at, h.commit) for h in state[ALPINE].history] == [
+        (state[ALPINE].digest, None, "0f3a6c1e2b7d9a8c4e5f60718293a4b5c6d7e8f9")
+    ]
+    written = dump_state(state)
+    assert json.loads(written)["version"] == VERSION == 2
+    assert load_state(written, "mapping.json") == state  # and version 2 round-trips
+    assert dump_state(load_state(written, "mapping.json")) == written
 
 
 @pytest.mark.parametrize(
@@ -51,6 +57,8 @@ def test_a_version_1_file_of_an_earlier_release_loads_and_is_written_back_unchan
         (_with("colour", "red"), ".unknown key 'colour'"),
         ('{"version": 1, "images": []}', "not a syncer state file (no 'images' object)"),
         ('{"version": 9, "images": {}}', "written by a newer syncer (state version 9"),
+        (_with("history", [{"digest": "sha256:x"}]), ".history: expected a list of {digest, at, commit}"),
+        (_with("companions", "signature"), ".companions: expected a list of strings"),
         ('{"version": "one", "images": {}}', "version: expected a number"),
         ((DATA / "mapping-v1.json").read_text()[:400], "mapping.json:12: not valid JSON (Expecting"),
         ('{\n<<<<<<< HEAD\n"version": 1,\n=======\n>>>>>>> other\n}', "mapping.json:2: git conflict markers"),

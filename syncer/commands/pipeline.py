@@ -180,8 +180,8 @@ def sync(
     repo: RepoOpt = None,
 ) -> int:
     """Copy the named images to the destination now (no diff, no report)."""
-    from syncer.engine import run_sync
     from syncer.results import Status
+    from syncer.runner import run_sync
 
     config = _config(repo, destination=dest)
     text = "\n".join(given_images(images))

@@ -35,7 +35,7 @@ def where(
     registries_conf_dir (else /etc/containers/registries.conf.d and the user's), and the
     auth files skopeo reads. Exit 1 when an image cannot be read at all.
     """
-    from syncer.engine import registry_setup
+    from syncer.runner import registry_setup
     from syncer.where import render, where
 
     config = _config(repo)

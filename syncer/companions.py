@@ -1,0 +1,224 @@
+"""Signatures, attestations, SBOMs and OCI referrers travel with each image, byte-identical.
+
+Found at the source with one tag list per repository (cosign's `sha256-<hex>.sig|.att|.sbom`
+tags and the referrers tag schema `sha256-<hex>`) and, where the source offers it, the OCI 1.1
+referrers API; copied with `skopeo copy --all --preserve-digests` to the same tags (referrers
+found by the API alone: by digest). A companion already at the destination with the source's
+digest is not copied again: a no-op re-sync costs HEAD requests and tag lists, no manifest GET.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+from syncer import process
+from syncer.imagelist import Mapping
+from syncer.reference import Reference
+from syncer.skopeo import SkopeoOptions, classify_failure, copy_command
+
+if TYPE_CHECKING:  # the report uses the pure helpers here without the HTTP client
+    from syncer.pull_sources import Endpoint
+    from syncer.registry import Manifest, RegistryClient
+
+SUFFIXES = {".sig": "signature", ".att": "attestation", ".sbom": "SBOM"}
+REFERRERS = "referrers index"
+REFERRER = "referrer"
+_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Companion:
+    kind: str
+    tag: str | None  # the tag at the source and the destination (None: by digest only)
+    digest: str | None = None  # known up front for referrers found through the API
+
+
+def subject_tag(digest: str) -> str:
+    """`sha256:abc` -> `sha256-abc`: cosign's and the referrers tag schema's naming."""
+    return digest.replace(":", "-", 1)
+
+
+def in_tags(tags: Iterable[str], subjects: Iterable[str]) -> list[Companion]:
+    """The companion tags of `subjects` (manifest digests) among a repository's tags."""
+    wanted = {subject_tag(d) for d in subjects}
+    found = []
+    for tag in tags:
+        base, dot, rest = tag.partition(".")
+        if base not in wanted:
+            continue
+        if not dot:
+            found.append(Companion(REFERRERS, tag))
+        elif f".{rest}" in SUFFIXES:
+            found.append(Companion(SUFFIXES[f".{rest}"], tag))
+    return sorted(found, key=lambda c: c.tag or "")
+
+
+def subjects_of(manifest: Manifest | None) -> list[str]:
+    """The index digest and every manifest it lists (a platform can be signed on its own)."""
+    if manifest is None:
+        return []
+    entries = manifest.body.get("manifests")
+    listed = [e["digest"] for e in entries if isinstance(e, dict) and isinstance(e.get("digest"), str)] if isinstance(entries, list) else []  # fmt: skip
+    return [manifest.digest, *listed]
+
+
+def summary(kinds: Iterable[str]) -> str:
+    """`signature, attestation, attestation` -> `signed, 2 attestations`."""
+    counts = Counter(kinds)
+    parts = ["signed"] if counts.pop("signature", 0) else []
+    if counts.pop("SBOM", 0):
+        parts.append("SBOM")
+    for kind in ("attestation", REFERRER):
+        n = counts.pop(kind, 0)
+        if n:
+            parts.append(f"{n} {kind}{'s' if n > 1 else ''}")
+    counts.pop(REFERRERS, None)
+    return ", ".join(parts)
+
+
+def _next_page(link: str | None) -> str | None:
+    """The `tags/list?...` of a `Link: </v2/name/tags/list?n=..&last=..>; rel="next"` header."""
+    if not link or 'rel="next"' not in link:
+        return None
+    target = urlparse(link.split(";")[0].strip().strip("<>"))
+    return "tags/list" + (f"?{target.query}" if target.query else "")
+
+
+class Companions:
+    """Finds and copies the companions of images, with one tag list per repository a run."""
+
+    def __init__(self, client: RegistryClient, options: SkopeoOptions):
+        self.client, self.options = client, options
+        self._tags: dict[str, list[str] | None] = {}
+        self._api: dict[str, bool] = {}  # does this repository's registry offer referrers?
+        self._lock = threading.Lock()
+
+    def tags(self, endpoint: Endpoint) -> list[str] | None:
+        """Every tag of the endpoint's repository (all pages), or None when it cannot tell."""
+        key = f"{endpoint.host}/{endpoint.path}"
+        with self._lock:
+            if key in self._tags:
+                return self._tags[key]
+        tags: list[str] | None = []
+        page: str | None = f"tags/list?n={_PAGE}"
+        while page and tags is not None:
+            response = self.client.get(endpoint, page)
+            if response is None or response.status_code != 200:
+                tags = None
+                break
+            try:
+                tags += [str(t) for t in response.json().get("tags") or []]
+            except (ValueError, AttributeError):
+                tags = None
+                break
+            page = _next_page(response.headers.get("link"))
+        with self._lock:
+            self._tags[key] = tags
+        return tags
+
+    def _by_api(self, endpoint: Endpoint, subjects: list[str]) -> list[Companion]:
+        """Referrers through the OCI 1.1 API, asked once per repository when it is absent."""
+        key = f"{endpoint.host}/{endpoint.path}"
+        found: list[Companion] = []
+        for subject in subjects:
+            if self._api.get(key) is False:
+                break
+            response = self.client.get(endpoint, f"referrers/{subject}")
+            supported = response is not None and response.status_code == 200
+            self._api[key] = supported
+            if not supported or response is None:
+                continue
+            try:
+                listed = response.json().get("manifests") or []
+            except (ValueError, AttributeError):
+                continue
+            found += [Companion(REFERRER, None, str(d["digest"])) for d in listed if isinstance(d, dict) and "digest" in d]  # fmt: skip
+        return found
+
+    def find(self, mapping: Mapping, subjects: list[str]) -> list[Companion] | None:
+        """The companions of `subjects` where skopeo reads the image; None: cannot tell."""
+        found = self.client.serving(mapping.source)
+        if found is None or not subjects:
+            return None if found is None else []
+        endpoint = found[0]
+        tags = self.tags(endpoint)
+        if tags is None:
+            return None
+        return in_tags(tags, subjects) + self._by_api(endpoint, subjects)
+
+    def mirror(self, mapping: Mapping, companions: list[Companion], timeout: float) -> str | None:
+        """Copy the companions not yet at the destination; the first failure, or None."""
+        for companion in companions:
+            source = _at(mapping.source, companion)
+            destination = _at(mapping.destination, companion)
+            wanted = companion.digest or self.client.source_digest(source)
+            if wanted is not None and self.client.destination_digest(destination) == wanted:
+                continue
+            if companion.kind == REFERRERS:
+                problem = self._copy_index(source, destination, wanted, timeout)
+            else:
+                problem = self._copy(source, destination, wanted, timeout)
+            if problem:
+                return f"{companion.kind} {companion.tag or companion.digest}: {problem}"
+        return None
+
+    def _copy_index(
+        self, source: Reference, destination: Reference, wanted: str | None, timeout: float
+    ) -> str | None:
+        """A referrers tag-schema index: its referrers by digest, then the index byte for byte.
+
+        skopeo 1.9.3 drops the `artifactType` of index entries, which would change the digest.
+        """
+        found = self.client.serving(source)
+        target = self.client.destination_endpoint(destination)
+        index = self.client.manifest_at(found[0], source.tag or "") if found else None
+        if index is None or target is None:
+            return "the referrers index cannot be read, or its destination cannot be written"
+        for entry in index.body.get("manifests") or []:
+            digest = entry.get("digest") if isinstance(entry, dict) else None
+            if not isinstance(digest, str):
+                continue
+            child = Reference(destination.domain, destination.path, None, digest)
+            if self.client.destination_digest(child) == digest:
+                continue
+            problem = self._copy(_by_digest(source, digest), child, digest, timeout)
+            if problem:
+                return f"referrer {digest}: {problem}"
+        media_type = str(index.body.get("mediaType") or "application/vnd.oci.image.index.v1+json")
+        if not self.client.put_manifest(target, destination.tag or "", index.raw, media_type):
+            return "the destination refused the referrers index"
+        return None
+
+    def _copy(
+        self, source: Reference, destination: Reference, wanted: str | None, timeout: float
+    ) -> str | None:
+        with tempfile.TemporaryDirectory(prefix="syncer-") as scratch:
+            digestfile = Path(scratch) / "digest"
+            done = process.run(
+                copy_command(source, destination, self.options, digestfile), timeout=timeout
+            )
+            copied = digestfile.read_text().strip() if digestfile.exists() else None
+        if not done.ok:
+            reason, error = classify_failure(done.stderr, timed_out=done.timed_out)
+            return f"{reason.value}: {error}"
+        if wanted is not None and copied != wanted:
+            return f"copied as {copied}, the source has {wanted}"
+        return None
+
+
+def _by_digest(ref: Reference, digest: str) -> Reference:
+    return Reference(ref.domain, ref.path, None, digest)
+
+
+def _at(ref: Reference, companion: Companion) -> Reference:
+    """The companion's reference in `ref`'s repository: its tag, else its digest."""
+    if companion.tag is not None:
+        return Reference(ref.domain, ref.path, companion.tag)
+    return Reference(ref.domain, ref.path, None, companion.digest)

@@ -1,0 +1,219 @@
+"""Trust travels with the image: companions byte-identical, verification before the copy, drift.
+
+Signed images are made in the test bed (`testing/signing.py`: cosign's formats, made with
+`cryptography`, pushed with plain distribution API calls) and mirrored by the real CLI with
+real skopeo between real registries.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from syncer.auth import DockerAuth
+from syncer.cli import main
+from syncer.pull_sources import Endpoint, RegistriesConf
+from syncer.reference import parse_normalized
+from syncer.registry import RegistryClient
+from syncer.verify import load_rules, verify
+from testing.gitrepo import Remote
+from testing.images import build_image, digest_of, make_upstream_image, push_image
+from testing.registry import Registry
+from testing.scenario import ALPINE, gitlab_push, remote_state, syncer_yaml
+from testing.signing import (
+    Key,
+    attach_referrer,
+    attach_sbom,
+    attest,
+    companion_tag,
+    manifest_size,
+    sign,
+)
+
+pytestmark = pytest.mark.integration
+REPO = "docker.io/library/alpine"  # where the upstream stores ALPINE (its full name)
+
+
+def _tag_digest(registry: str, repo: str, tag: str) -> str:
+    return digest_of(f"{registry}/{repo}:{tag}", "--tls-verify=false")
+
+
+@pytest.fixture
+def key() -> Key:
+    return Key.generate()
+
+
+@pytest.fixture
+def signed(tmp_path: Path, upstream: Registry, key: Key) -> dict[str, str]:
+    """ALPINE upstream with a signature, an attestation, an SBOM and an OCI referrer."""
+    digest = make_upstream_image(tmp_path / "oci", upstream.host, ALPINE)
+    return {
+        "image": digest,
+        "sig": sign(upstream.host, REPO, digest, key, reference=REPO),
+        "att": attest(upstream.host, REPO, digest, key),
+        "sbom": attach_sbom(upstream.host, REPO, digest),
+        "referrer": attach_referrer(
+            upstream.host, REPO, digest, manifest_size(upstream.host, REPO, digest)
+        ),
+    }
+
+
+def _run(
+    remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, *args: str
+) -> int:
+    before = remote.log("%H")[1] if len(remote.log()) > 1 else "0" * 40
+    sha = remote.log("%H")[0]
+    gitlab_push(monkeypatch, before, sha)
+    return main(["run", *args, "-C", str(remote.checkout(tmp_path / name, sha))])
+
+
+def _remote(tmp_path: Path, destination: Registry, conf: Path, extra: str = "") -> Remote:
+    remote = Remote(tmp_path, {"syncer.yaml": syncer_yaml(destination, conf) + extra})
+    remote.commit({"source-images.list": "alpine:3.19\n"}, "alpine")
+    return remote
+
+
+def test_companions_arrive_byte_identical_and_the_signature_verifies_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signed: dict[str, str], upstream: Registry,
+    destination: Registry, conf: Path, key: Key,
+) -> None:  # fmt: skip
+    remote = _remote(tmp_path, destination, conf)
+    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0
+    dest_repo = f"third/{REPO}"
+    image = signed["image"]
+    for suffix in (".sig", ".att", ".sbom", ""):
+        tag = companion_tag(image, suffix)
+        assert _tag_digest(destination.host, dest_repo, tag) == _tag_digest(
+            upstream.host, REPO, tag
+        ), tag
+    # The referrer itself came along with the tag-schema index, by digest.
+    assert (
+        digest_of(f"{destination.host}/{dest_repo}@{signed['referrer']}", "--tls-verify=false")
+        == signed["referrer"]
+    )
+    # cosign's check, done with our verifier against the mirror.
+    (tmp_path / "key.pub").write_bytes(key.public_pem())
+    rule = load_rules((("alpine", "key.pub"),), tmp_path)[0]
+    client = RegistryClient(
+        auth=DockerAuth([]),
+        conf=RegistriesConf.load(str(conf), str(tmp_path / "none")),
+        insecure_hosts=[destination.host],
+    )
+    mirror = Endpoint(parse_normalized(f"{destination.host}/{dest_repo}:3.19"), True)
+    assert verify(client, mirror, parse_normalized(ALPINE), image, rule) is None
+    client.close()
+    state = remote_state(remote)[ALPINE]
+    assert sorted(state["companions"]) == ["SBOM", "attestation", "referrers index", "signature"]
+    report = remote.show("main", "MAPPING.md")
+    assert "signed, SBOM, 1 attestation" in report
+
+
+def test_a_no_op_resync_asks_no_manifest_and_a_late_attestation_arrives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signed: dict[str, str], upstream: Registry,
+    destination: Registry, conf: Path, key: Key,
+) -> None:  # fmt: skip
+    remote = _remote(tmp_path, destination, conf)
+    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0
+    upstream.clear_log()
+    assert _run(remote, tmp_path, monkeypatch, "ci-2", "--all") == 0
+    assert upstream.count("GET", "manifests") == 0
+    assert upstream.count("GET", "blobs") == 0
+
+    # A new attestation upstream (replacing the .att tag) reaches the mirror on the next --all.
+    late = attest(upstream.host, REPO, signed["image"], key, predicate="https://example.com/late")
+    assert _run(remote, tmp_path, monkeypatch, "ci-3", "--all") == 0
+    assert (
+        _tag_digest(destination.host, f"third/{REPO}", companion_tag(signed["image"], ".att"))
+        == late
+    )
+
+
+@pytest.mark.parametrize("case", ["good key", "wrong key", "no signature"])
+def test_verify_before_mirroring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, upstream: Registry, destination: Registry,
+    conf: Path, key: Key, case: str,
+) -> None:  # fmt: skip
+    digest = make_upstream_image(tmp_path / "oci", upstream.host, ALPINE)
+    if case != "no signature":
+        sign(
+            upstream.host,
+            REPO,
+            digest,
+            key if case == "good key" else Key.generate(),
+            reference=REPO,
+        )
+    (tmp_path / "cosign.pub").write_bytes(key.public_pem())
+    rules = f"verify:\n  - match: '^docker\\.io/library/'\n    key: {tmp_path / 'cosign.pub'}\n"
+    remote = _remote(tmp_path, destination, conf, rules)
+    code = _run(remote, tmp_path, monkeypatch, "ci-1")
+    entry = remote_state(remote)[ALPINE]
+    if case == "good key":
+        assert code == 0
+        assert entry["verified"] == str(tmp_path / "cosign.pub")
+        assert "verified" in remote.show("main", "MAPPING.md")
+        assert _tag_digest(destination.host, f"third/{REPO}", "3.19") == digest
+        return
+    assert code == 1
+    assert entry["reason"] == "unverified"
+    assert (
+        ("another key" in entry["error"])
+        if case == "wrong key"
+        else ("no signature" in entry["error"])
+    )  # type: ignore[operator]
+    assert destination.count("PUT", "manifests", "alpine") == 0  # nothing reached the mirror
+
+
+def _move_tag(tmp_path: Path, upstream: Registry, content: str) -> str:
+    """Upstream pushes other content under alpine:3.19: the tag drifts."""
+    layout = tmp_path / f"moved-{content}"
+    digest = build_image(layout, content, "3.19")
+    push_image(layout, "3.19", f"{upstream.host}/{REPO}:3.19")
+    return digest
+
+
+@pytest.mark.parametrize("mode", ["update", "keep", "backup"])
+def test_on_drift(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, upstream: Registry, destination: Registry,
+    conf: Path, mode: str,
+) -> None:  # fmt: skip
+    old = make_upstream_image(tmp_path / "oci", upstream.host, ALPINE)
+    remote = _remote(tmp_path, destination, conf, f"on_drift: {mode}\n")
+    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0
+    new = _move_tag(tmp_path, upstream, "moved upstream")
+    assert _run(remote, tmp_path, monkeypatch, "ci-2", "--all") == 0
+    entry = remote_state(remote)[ALPINE]
+    at_mirror = _tag_digest(destination.host, f"third/{REPO}", "3.19")
+    report = remote.show("main", "MAPPING.md")
+    assert "drift" in report
+    assert "1 drifted" in report
+    assert entry["drift"].startswith(f"{old} -> {new}")  # type: ignore[union-attr]
+    if mode == "keep":
+        assert at_mirror == old
+        assert entry["digest"] == old
+        assert [h["digest"] for h in entry["history"]] == [old]  # type: ignore[union-attr]
+        return
+    assert at_mirror == new
+    assert [h["digest"] for h in entry["history"]] == [old, new]  # type: ignore[union-attr]
+    if mode == "backup":
+        backup = f"3.19-{old.split(':')[1][:12]}"
+        assert _tag_digest(destination.host, f"third/{REPO}", backup) == old
+        assert backup in entry["drift"]  # type: ignore[operator]
+
+
+def test_signatures_false_copies_the_image_alone(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    signed: dict[str, str],
+    destination: Registry,
+    conf: Path,
+) -> None:
+    remote = _remote(tmp_path, destination, conf, "signatures: false\n")
+    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0
+    tags = json.loads(
+        __import__("urllib.request")
+        .request.urlopen(f"http://{destination.host}/v2/third/{REPO}/tags/list")
+        .read()
+    )["tags"]
+    assert tags == ["3.19"]
