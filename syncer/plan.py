@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from syncer import process
 from syncer.auth import DockerAuth
+from syncer.companions import subjects_of, summary
 from syncer.config import Config
 from syncer.heartbeat import Heartbeat
 from syncer.imagelist import Mapping, Problem
 from syncer.report import cell, short
 from syncer.results import platforms_of
 from syncer.skopeo import Reason, SkopeoOptions, classify_failure, inspect_command
+from syncer.trust import Trust
 
 MARKER = "<!-- syncer-plan -->"
 Log = Callable[[str], None]
@@ -27,6 +29,7 @@ class PlanRow:
     destination: str
     platforms: tuple[str, ...] = ()
     problem: str | None = None
+    trust: str = ""  # companions found at the source, and the verification result
 
 
 def inspect_source(
@@ -55,20 +58,45 @@ NO_CREDENTIALS = (
 
 
 def make_plan(mappings: Sequence[Mapping], config: Config, log: Log) -> list[PlanRow]:
-    from syncer.runner import registry_setup
+    from syncer.runner import make_copier
 
     options = SkopeoOptions.from_config(config)
-    auth = registry_setup(config)[1]
+    copier = make_copier(config, lambda _: None)
+    auth = copier.client.auth
 
     def inspect(mapping: Mapping) -> PlanRow:
         with heartbeat.waiting(str(mapping.source), "skopeo inspect is running"):
-            return inspect_source(mapping, options, config.timeout, auth)
+            row = inspect_source(mapping, options, config.timeout, auth)
+        if row.problem:
+            return row
+        with heartbeat.waiting(str(mapping.source), "looking for its signatures and SBOMs"):
+            return _with_trust(row, mapping, copier.guard)
 
-    with (
-        Heartbeat(log) as heartbeat,
-        ThreadPoolExecutor(max_workers=max(1, config.check_concurrency)) as pool,
-    ):
-        return list(pool.map(inspect, mappings))
+    try:
+        with (
+            Heartbeat(log) as heartbeat,
+            ThreadPoolExecutor(max_workers=max(1, config.check_concurrency)) as pool,
+        ):
+            return list(pool.map(inspect, mappings))
+    finally:
+        copier.client.close()
+
+
+def _with_trust(row: PlanRow, mapping: Mapping, trust: Trust) -> PlanRow:
+    """What would travel with the image, and whether its signature verifies (else a problem)."""
+    parts = []
+    found = trust.client.serving(mapping.source)
+    if trust.companions is not None and found is not None:
+        manifest = trust.client.manifest_at(found[0], found[1])
+        kinds = trust.companions.find(mapping, subjects_of(manifest))
+        parts.append(summary(c.kind for c in kinds or []) or "no signatures or SBOMs")
+    rule = trust.rule_for(mapping.source)
+    if rule is not None:
+        digest, why = trust.verified_digest(mapping, rule)
+        if digest is None:
+            return replace(row, problem=f"unverified: {why}", trust="; ".join(parts))
+        parts.append(f"signature verified with {rule.key_path}")
+    return replace(row, trust="; ".join(parts))
 
 
 def render_plan(rows: Sequence[PlanRow], problems: Sequence[Problem], base: str) -> str:
@@ -86,11 +114,15 @@ def render_plan(rows: Sequence[PlanRow], problems: Sequence[Problem], base: str)
     if problems:
         lines.append("")
     if rows:
-        lines += ["| Source | Destination | Platforms | Check |", "|---|---|---|---|"]
+        lines += [
+            "| Source | Destination | Platforms | Signatures & SBOMs | Check |",
+            "|---|---|---|---|---|",
+        ]
         for row in rows:
             check = f"FAILED {cell(short(row.problem, MAX_SHOWN))}" if row.problem else "found"
             lines.append(
-                f"| `{row.source}` | `{row.destination}` | {cell(', '.join(row.platforms))} | {check} |"
+                f"| `{row.source}` | `{row.destination}` | {cell(', '.join(row.platforms))} "
+                f"| {cell(row.trust)} | {check} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -102,7 +134,7 @@ def plan_json(rows: Sequence[PlanRow], problems: Sequence[Problem]) -> str:
             "problems": [str(p) for p in problems],
             "images": [
                 {"source": r.source, "destination": r.destination, "platforms": list(r.platforms),
-                 "problem": r.problem}
+                 "problem": r.problem, "trust": r.trust}
                 for r in rows
             ],
         },

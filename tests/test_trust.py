@@ -217,3 +217,31 @@ def test_signatures_false_copies_the_image_alone(
         .read()
     )["tags"]
     assert tags == ["3.19"]
+
+
+@pytest.mark.parametrize("signer", ["right", "other"])
+def test_the_plan_shows_companions_and_the_verification(
+    tmp_path: Path, signed: dict[str, str], destination: Registry, conf: Path, key: Key, signer: str
+) -> None:
+    from syncer.config import load_config
+    from syncer.imagelist import map_destinations, parse_list
+    from syncer.plan import make_plan, render_plan
+
+    (tmp_path / "cosign.pub").write_bytes(
+        (key if signer == "right" else Key.generate()).public_pem()
+    )
+    rules = "verify:\n  - {match: 'alpine', key: cosign.pub}\n"
+    (tmp_path / "syncer.yaml").write_text(syncer_yaml(destination, conf) + rules)
+    config = load_config(tmp_path, {}, {})
+    mappings = map_destinations(
+        parse_list("alpine:3.19\n", "l").entries, f"{destination.host}/third", "l"
+    )[0]
+    row = make_plan(mappings, config, lambda _: None)[0]
+    assert row.trust.startswith("signed, SBOM, 1 attestation")
+    if signer == "right":
+        assert row.problem is None
+        assert "signature verified with" in row.trust
+    else:
+        assert row.problem is not None
+        assert row.problem.startswith("unverified: signed by another key")
+    assert "signed, SBOM, 1 attestation" in render_plan([row], [], "base")
