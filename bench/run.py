@@ -10,6 +10,8 @@ tool goes first:
 - first_sync:  `syncer run --all` vs `skopeo sync --all --scoped` into empty destinations;
 - noop_resync: the same again with everything in place, counting the requests that reached
                the upstream registry during syncer's run (from its access log);
+  half of the images (--signed-share) carry a cosign signature and an attestation, which
+  syncer mirrors with them (`signatures`, on by default) and `skopeo sync` does not;
 - scale:       a 10,000-line list with a state file for all of it: `check`, `diff` and
                `run --all --dry-run` (wall seconds, peak RSS).
 
@@ -31,11 +33,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from syncer.results import ImageResult, Status  # noqa: E402
+from syncer.state import apply_results, dump_state  # noqa: E402
 from testing.gitrepo import IDENTITY, git  # noqa: E402
 from testing.images import make_upstream_image  # noqa: E402
 from testing.latency import LatencyProxy  # noqa: E402
 from testing.mirrors import write_registries_conf  # noqa: E402
 from testing.registry import Registry  # noqa: E402
+from testing.signing import Key, attest, sign  # noqa: E402
 
 SYNCER = (sys.executable, "-m", "syncer")
 
@@ -122,6 +127,8 @@ def one_round(
                     out["manifest_gets"] = upstream.count("GET", "manifests")
                     out["manifest_heads"] = upstream.count("HEAD", "manifests")
                     out["blob_gets"] = upstream.count("GET", "blobs")
+                    out["tag_lists"] = upstream.count("GET", "tags")
+                    out["referrer_probes"] = upstream.count("GET", "referrers")
     return out
 
 
@@ -131,18 +138,16 @@ def scale(work: Path, lines: int) -> dict[str, float]:
     repo.mkdir()
     names = [f"quay.io/org{i % 97}/app{i}:v{i % 13}.{i % 7}.{i}" for i in range(lines)]
     prefix = "harbor.example.com/third"
-    state = {
-        name: {
-            "source": name, "destination": f"{prefix}/{name}", "status": "copied",
-            "digest": "sha256:" + f"{i:064x}", "platforms": ["linux/amd64", "linux/arm64"],
-            "commit": "c" * 40, "reason": None, "error": None,
-        }
+    # The state as this version writes it (a state file of an older version would make the
+    # dry run show its migration).
+    results = [
+        ImageResult(name, f"{prefix}/{name}", Status.COPIED, digest="sha256:" + f"{i:064x}",
+                    platforms=("linux/amd64", "linux/arm64"), companions=())
         for i, name in enumerate(names)
-    }  # fmt: skip
+    ]  # fmt: skip
     (repo / "syncer.yaml").write_text(f"destination: {prefix}\n")
-    (repo / "mapping.json").write_text(
-        json.dumps({"version": 1, "images": state}, indent=2, sort_keys=True) + "\n"
-    )
+    state = apply_results({}, results, "c" * 40, "2026-01-01T00:00:00Z")
+    (repo / "mapping.json").write_text(dump_state(state))
     git(repo, "init", "--quiet", "--initial-branch=main")
     (repo / "source-images.list").write_text("\n".join(names[:-10]) + "\n")
     git(repo, "add", ".")
@@ -171,6 +176,7 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--scale-lines", type=int, default=10_000)
+    parser.add_argument("--signed-share", type=float, default=0.5)
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     os.environ.update(IDENTITY)
@@ -179,8 +185,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="syncer-bench-") as tmp:
         work = Path(tmp)
         with Registry(work / "upstream") as upstream:
+            key = Key.generate()
+            signed = names[: int(len(names) * args.signed_share)]
             for name in names:
-                make_upstream_image(work / "oci", upstream.host, name)
+                digest = make_upstream_image(work / "oci", upstream.host, name)
+                if name in signed:
+                    repo = name.rpartition(":")[0]
+                    sign(upstream.host, repo, digest, key, reference=repo)
+                    attest(upstream.host, repo, digest, key)
             with LatencyProxy("127.0.0.1", upstream.port, args.latency_ms) as proxy:
                 for r in range(args.rounds):
                     round_dir = work / f"round-{r}"
@@ -198,13 +210,16 @@ def main() -> int:
 
     result = {
         "parameters": {"images": args.images, "latency_ms": args.latency_ms, "rounds": args.rounds,
-                       "scale_lines": args.scale_lines, "cpus": os.cpu_count()},
+                       "scale_lines": args.scale_lines, "cpus": os.cpu_count(),
+                       "signed_images": len(signed)},
         "first_sync": {"syncer_s": median("first_sync.syncer"), "skopeo_sync_s": median("first_sync.skopeo")},
         "noop_resync": {
             "syncer_s": median("noop_resync.syncer"), "skopeo_sync_s": median("noop_resync.skopeo"),
             "source_manifest_gets": int(median("manifest_gets")),
             "source_manifest_heads": int(median("manifest_heads")),
             "source_blob_gets": int(median("blob_gets")),
+            "source_tag_lists": int(median("tag_lists")),
+            "source_referrer_probes": int(median("referrer_probes")),
         },
         "scale": scale_figures,
     }  # fmt: skip
@@ -230,7 +245,9 @@ def table(result: dict[str, dict[str, float]]) -> str:
         f"| noop_resync (s) | {n['syncer_s']} | {n['skopeo_sync_s']} | {n['ratio']} |",
         "",
         f"noop_resync requests at the source (syncer): manifest GETs {n['source_manifest_gets']}, "
-        f"manifest HEADs {n['source_manifest_heads']}, blob GETs {n['source_blob_gets']}",
+        f"manifest HEADs {n['source_manifest_heads']}, blob GETs {n['source_blob_gets']}, "
+        f"tag lists {n['source_tag_lists']}, referrers probes {n['source_referrer_probes']} "
+        f"({p['signed_images']} of the images signed and attested)",
         f"scale ({p['scale_lines']} lines): check {s['check_s']} s, diff {s['diff_s']} s, "
         f"run --all --dry-run {s['dry_run_s']} s; total {s['seconds']} s, peak RSS {s['peak_rss_mb']} MB",
     ]

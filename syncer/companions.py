@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -124,8 +124,8 @@ class Companions:
         return tags
 
     def _by_api(self, endpoint: Endpoint, subjects: list[str]) -> list[Companion]:
-        """Referrers through the OCI 1.1 API, asked once per repository when it is absent."""
-        key = f"{endpoint.host}/{endpoint.path}"
+        """Referrers through the OCI 1.1 API; a registry without it is asked once a run."""
+        key = endpoint.host
         found: list[Companion] = []
         for subject in subjects:
             if self._api.get(key) is False:
@@ -142,16 +142,20 @@ class Companions:
             found += [Companion(REFERRER, None, str(d["digest"])) for d in listed if isinstance(d, dict) and "digest" in d]  # fmt: skip
         return found
 
-    def find(self, mapping: Mapping, subjects: list[str]) -> list[Companion] | None:
-        """The companions of `subjects` where skopeo reads the image; None: cannot tell."""
+    def find(self, mapping: Mapping, subjects: Callable[[], list[str]]) -> list[Companion] | None:
+        """The companions of the image's manifests (`subjects`, asked only when the source
+        has any companion tag or the referrers API) where skopeo reads it; None: cannot tell."""
         found = self.client.serving(mapping.source)
-        if found is None or not subjects:
-            return None if found is None else []
+        if found is None:
+            return None
         endpoint = found[0]
         tags = self.tags(endpoint)
         if tags is None:
             return None
-        return in_tags(tags, subjects) + self._by_api(endpoint, subjects)
+        if not any(t.startswith("sha256-") for t in tags) and self._api.get(endpoint.host) is False:
+            return []  # nothing here can be a companion: no need to read the manifests
+        digests = subjects()
+        return in_tags(tags, digests) + self._by_api(endpoint, digests)
 
     def mirror(self, mapping: Mapping, companions: list[Companion], timeout: float) -> str | None:
         """Copy the companions not yet at the destination; the first failure, or None."""

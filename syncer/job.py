@@ -91,13 +91,18 @@ def _commit_message(results: list[ImageResult], job_url: str | None) -> str:
     return f"{subject}\n\nJob: {job_url}\n" if job_url else subject
 
 
+SHOWN_CHANGES = 400  # lines; more would make the dry run slow (difflib) and unreadable
+
+
 def _show_changes(config: Config, files: MappingT[str, str], log: Log) -> None:
     for name, text in files.items():
-        before = read_text(config.path(name)) or ""
-        lines = difflib.unified_diff(
-            before.splitlines(keepends=True), text.splitlines(keepends=True), name, name
-        )
-        diff = "".join(lines)
+        before = (read_text(config.path(name)) or "").splitlines(keepends=True)
+        after = text.splitlines(keepends=True)
+        changed = len(set(before).symmetric_difference(after))
+        if changed > SHOWN_CHANGES:
+            log(f"{name}: about {changed} lines change (too many to show)")
+            continue
+        diff = "".join(difflib.unified_diff(before, after, name, name))
         log(diff.rstrip("\n") if diff else f"{name}: unchanged")
 
 

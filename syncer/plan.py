@@ -87,8 +87,10 @@ def _with_trust(row: PlanRow, mapping: Mapping, trust: Trust) -> PlanRow:
     parts = []
     found = trust.client.serving(mapping.source)
     if trust.companions is not None and found is not None:
-        manifest = trust.client.manifest_at(found[0], found[1])
-        kinds = trust.companions.find(mapping, subjects_of(manifest))
+        endpoint, index = found
+        kinds = trust.companions.find(
+            mapping, lambda: subjects_of(trust.client.manifest_at(endpoint, index))
+        )
         parts.append(summary(c.kind for c in kinds or []) or "no signatures or SBOMs")
     rule = trust.rule_for(mapping.source)
     if rule is not None:

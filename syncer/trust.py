@@ -61,8 +61,9 @@ class Trust:
         """(kinds mirrored, None), or (None, a failure), or (None, None): cannot tell."""
         if self.companions is None:
             return None, None
-        manifest = self.client.manifest(mapping.destination)
-        found = self.companions.find(mapping, subjects_of(manifest))
+        found = self.companions.find(
+            mapping, lambda: subjects_of(self.client.manifest(mapping.destination))
+        )
         if found is None:
             return None, None
         problem = self.companions.mirror(mapping, found, timeout)
