@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
 
 from syncer import process
 from syncer.imagelist import Mapping
 from syncer.reference import Reference
 from syncer.skopeo import SkopeoOptions, classify_failure, copy_command
+from syncer.taglist import TagLists
 
 if TYPE_CHECKING:  # the report uses the pure helpers here without the HTTP client
     from syncer.pull_sources import Endpoint
@@ -30,7 +30,6 @@ if TYPE_CHECKING:  # the report uses the pure helpers here without the HTTP clie
 SUFFIXES = {".sig": "signature", ".att": "attestation", ".sbom": "SBOM"}
 REFERRERS = "referrers index"
 REFERRER = "referrer"
-_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -83,45 +82,17 @@ def summary(kinds: Iterable[str]) -> str:
     return ", ".join(parts)
 
 
-def _next_page(link: str | None) -> str | None:
-    """The `tags/list?...` of a `Link: </v2/name/tags/list?n=..&last=..>; rel="next"` header."""
-    if not link or 'rel="next"' not in link:
-        return None
-    target = urlparse(link.split(";")[0].strip().strip("<>"))
-    return "tags/list" + (f"?{target.query}" if target.query else "")
-
-
 class Companions:
     """Finds and copies the companions of images, with one tag list per repository a run."""
 
     def __init__(self, client: RegistryClient, options: SkopeoOptions):
         self.client, self.options = client, options
-        self._tags: dict[str, list[str] | None] = {}
+        self.tag_lists = TagLists(client)
         self._api: dict[str, bool] = {}  # does this repository's registry offer referrers?
         self._lock = threading.Lock()
 
     def tags(self, endpoint: Endpoint) -> list[str] | None:
-        """Every tag of the endpoint's repository (all pages), or None when it cannot tell."""
-        key = f"{endpoint.host}/{endpoint.path}"
-        with self._lock:
-            if key in self._tags:
-                return self._tags[key]
-        tags: list[str] | None = []
-        page: str | None = f"tags/list?n={_PAGE}"
-        while page and tags is not None:
-            response = self.client.get(endpoint, page)
-            if response is None or response.status_code != 200:
-                tags = None
-                break
-            try:
-                tags += [str(t) for t in response.json().get("tags") or []]
-            except (ValueError, AttributeError):
-                tags = None
-                break
-            page = _next_page(response.headers.get("link"))
-        with self._lock:
-            self._tags[key] = tags
-        return tags
+        return self.tag_lists.of(endpoint)[0]
 
     def _by_api(self, endpoint: Endpoint, subjects: list[str]) -> list[Companion]:
         """Referrers through the OCI 1.1 API; a registry without it is asked once a run."""

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from syncer.reference import InvalidReference, Reference, destination_for, parse_normalized
+from syncer.selectors import Selector, parse_selector
 
 # Longer than any valid reference can be (255 path + host + tag + digest); longer lines are
 # reported without being parsed or echoed in full.
@@ -45,6 +46,7 @@ class ImageList:
     entries: tuple[Entry, ...]  # each image once, in list order
     errors: tuple[Problem, ...]
     duplicates: tuple[Problem, ...]
+    selectors: tuple[Selector, ...] = ()  # tag selector lines, each once, in list order
 
     @property
     def keys(self) -> frozenset[str]:
@@ -104,9 +106,23 @@ def parse_list(text: str, path: str) -> ImageList:
     errors: list[Problem] = []
     duplicates: list[Problem] = []
     first_seen: dict[str, Entry] = {}
+    selectors: list[Selector] = []
+    first_selector: dict[str, Selector] = {}
     for number, raw in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
         line = _strip_comment(raw)
         if not line:
+            continue
+        if _is_selector(line):
+            try:
+                selector = parse_selector(number, line)
+            except InvalidReference as exc:
+                errors.append(Problem(path, number, str(exc)))
+                continue
+            seen = first_selector.setdefault(selector.key, selector)
+            if seen is selector:
+                selectors.append(selector)
+            else:
+                duplicates.append(Problem(path, number, f"the same selector as line {seen.line}"))
             continue
         try:
             entry = Entry(number, line, parse_line(line))
@@ -122,7 +138,19 @@ def parse_list(text: str, path: str) -> ImageList:
                     path, number, f"{line} is the same image as line {earlier.line} ({entry.key})"
                 )
             )
-    return ImageList(path, tuple(entries), tuple(errors), tuple(duplicates))
+    return ImageList(path, tuple(entries), tuple(errors), tuple(duplicates), tuple(selectors))
+
+
+def _is_selector(line: str) -> bool:
+    """A line with options after the name (`NAME tags=...`); other lines with spaces, options
+    or URLs stay errors of their own kind."""
+    return (
+        _SPACE.search(line) is not None
+        and "=" in line
+        and len(line) <= MAX_LINE_LENGTH
+        and not line.startswith("-")
+        and "://" not in line
+    )
 
 
 def map_destinations(

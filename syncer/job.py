@@ -13,6 +13,7 @@ from pathlib import Path
 from syncer.ci import CiContext
 from syncer.config import Config
 from syncer.errors import SyncerError, UsageError
+from syncer.expansion import Expansion, expand, failures, selected_mappings, stamp
 from syncer.files import write_atomic
 from syncer.git import Base, Repository, find_base
 from syncer.imagelist import (
@@ -23,13 +24,21 @@ from syncer.imagelist import (
     removed_images,
 )
 from syncer.locks import clear_stale_index_lock, run_lock
-from syncer.plan import PlanRow, make_plan
 from syncer.publish import Identity, ReportNotWritten, publish
 from syncer.report import render_report, results_summary
 from syncer.results import ImageResult, Status
 from syncer.runner import run_sync
-from syncer.shard import Shard, dump_results, load_results
-from syncer.state import State, apply_results, dump_state, merge, needs_work
+from syncer.selectors import Selector
+from syncer.shard import Shard, dump_results
+from syncer.state import (
+    State,
+    apply_results,
+    dump_state,
+    merge,
+    needs_work,
+    selected_keys,
+    unselected,
+)
 from syncer.workspace import Workspace, load_workspace, read_text
 
 Log = Callable[[str], None]
@@ -51,6 +60,8 @@ class Diff:
     added: tuple[Entry, ...]
     removed: tuple[Entry, ...]
     problems: tuple[Problem, ...] = ()  # bad lines of the new list (left out of `added`)
+    added_selectors: tuple[Selector, ...] = ()  # tag selector lines new or changed
+    removed_selectors: tuple[Selector, ...] = ()
 
 
 def diff_lists(repo: Repository, list_path: str, base: Base, head: str, display: str) -> Diff:
@@ -61,7 +72,11 @@ def diff_lists(repo: Repository, list_path: str, base: Base, head: str, display:
     base_text = repo.file_at(base.sha, list_path) if base.sha else None
     base_list = parse_list(base_text, display) if base_text is not None else None
     added, removed = added_images(base_list, head_list), removed_images(base_list, head_list)
-    return Diff(base, added, removed, tuple(head_list.errors))
+    before = {x.key for x in base_list.selectors} if base_list else set()
+    after = {x.key for x in head_list.selectors}
+    new_selectors = tuple(x for x in head_list.selectors if x.key not in before)
+    gone = tuple(x for x in (base_list.selectors if base_list else ()) if x.key not in after)
+    return Diff(base, added, removed, tuple(head_list.errors), new_selectors, gone)
 
 
 def render_files(
@@ -69,7 +84,9 @@ def render_files(
 ) -> dict[str, str]:
     """Report and state for the working tree as it is now, with `updates` merged in."""
     work = work or load_workspace(config, prefix)
-    state = merge(work.state, updates, (str(m.source) for m in work.mappings))
+    # Images the list's tag selectors chose stay, even when no longer chosen (never deleted).
+    selected = selected_keys({**work.state, **updates}, (s.key for s in work.images.selectors))
+    state = merge(work.state, updates, [*(str(m.source) for m in work.mappings), *selected])
     template = config.path(config.report_template) if config.report_template else None
     report = render_report(
         work.mappings,
@@ -78,6 +95,7 @@ def render_files(
         list_file=config.list,
         state_file=config.state,
         template=template,
+        selected=selected,
     )
     # The state first: written alone it is still the truth; a report alone would not be.
     return {config.state: dump_state(state), config.report: report}
@@ -134,7 +152,8 @@ def _run_job(
     list_path = repo.relative(config.list_path)
     if options.everything:
         wanted = {str(m.source) for m in work.mappings}
-        log(f"re-syncing the whole list: {len(wanted)} images")
+        to_expand = list(work.images.selectors)
+        log(f"re-syncing the whole list: {len(wanted)} images, {len(to_expand)} tag selectors")
     else:
         base = find_base(repo, options.base, ci, log)
         diff = diff_lists(repo, list_path, base, "HEAD", config.list)
@@ -144,29 +163,40 @@ def _run_job(
             work.state, [(str(m.source), str(m.destination)) for m in work.mappings]
         )
         wanted = {e.key for e in diff.added} | pending
+        to_expand = [*diff.added_selectors, *_unfinished(work)]
         log(f"{len(diff.added)} new since {base.why}; {len(wanted)} to sync")
-    plan = [m for m in work.mappings if str(m.source) in wanted]
+    expansions = expand(to_expand, config)
+    chosen, problems = selected_mappings(expansions, prefix, config.list)
+    for problem in problems:
+        warn(str(problem))
+    wanted |= {str(m.source) for m in chosen}
+    selector_failures = failures(expansions, prefix)
+    plan = [m for m in [*work.mappings, *chosen] if str(m.source) in wanted]
     if options.shard:
         plan = [m for m in plan if options.shard.owns(str(m.source))]
+        selector_failures = [r for r in selector_failures if options.shard.owns(r.source)]
         log(f"shard {options.shard}: {len(plan)} of them")
+    for failure in selector_failures:
+        warn(f"{failure.source}: {failure.error}")
     if options.dry_run:
         for mapping in plan:
             log(f"would sync {mapping.source} -> {mapping.destination}")
         _show_changes(config, render_files(config, prefix, {}, work), log)
-        return 1 if work.problems else 0
+        return 1 if work.problems or selector_failures else 0
     known = {s.digest: s.platforms for s in work.state.values() if s.digest and s.platforms}
     last = {key: s.digest for key, s in work.state.items() if s.digest}
-    results = run_sync(plan, config, log, known, last)
+    results = [*stamp(run_sync(plan, config, log, known, last), expansions), *selector_failures]
+    no_longer = _no_longer_chosen(work.state, expansions) if options.everything else {}
     append_summary(ci, results_summary(results, ci.job_url))
     if options.results_file:
         write_text(options.results_file, dump_results(results, repo.head_sha(), options.shard))
         log(f"results: {options.results_file}")
     else:
-        _publish(
+        publish_report(
             config,
             repo,
             ci,
-            apply_results(work.state, results, repo.head_sha()),
+            {**no_longer, **apply_results(work.state, results, repo.head_sha())},
             results,
             options.push,
             log,
@@ -175,6 +205,26 @@ def _run_job(
     if failed:
         warn(f"{failed} of {len(results)} images failed")
     return 1 if failed or work.problems else 0
+
+
+def _unfinished(work: Workspace) -> list[Selector]:
+    """Selectors whose own row failed, or one of whose images needs work: expanded again."""
+    keys = {s.key for s in work.images.selectors}
+    pending = {
+        entry.selected_by
+        for entry in work.state.values()
+        if entry.selected_by in keys and not entry.unselected and not entry.complete
+    }
+    return [s for s in work.images.selectors if s.key in pending]
+
+
+def _no_longer_chosen(state: State, expansions: list[Expansion]) -> State:
+    changes: State = {}
+    for x in expansions:
+        if x.error is None:
+            chosen = [str(e.source) for e in x.entries()]
+            changes.update(unselected(state, x.selector.key, chosen))
+    return changes
 
 
 def append_summary(ci: CiContext, text: str) -> None:
@@ -191,7 +241,7 @@ def write_text(path: Path, text: str) -> None:
     write_atomic(path, text)
 
 
-def _publish(
+def publish_report(
     config: Config,
     repo: Repository,
     ci: CiContext,
@@ -236,51 +286,3 @@ def _save_results(results: list[ImageResult], repo: Repository) -> str:
     return (
         f"this run's results are saved in {name}: record them with 'syncer report --merge {name}'"
     )
-
-
-def merge_job(
-    config: Config, repo: Repository, ci: CiContext, files: list[Path], push: bool, log: Log
-) -> int:
-    """Fold the results files of several shards into the state, render, commit once."""
-    with run_lock(repo.git_dir, log):
-        clear_stale_index_lock(repo.git_dir, repo.root, log)
-        return _merge_job(config, repo, ci, files, push, log)
-
-
-def _merge_job(
-    config: Config, repo: Repository, ci: CiContext, files: list[Path], push: bool, log: Log
-) -> int:
-    prefix = config.require_destination()
-    work = load_workspace(config, prefix)
-    updates: State = {}
-    everything: list[ImageResult] = []
-    for path in files:
-        text = read_text(path)
-        if text is None:
-            raise SyncerError(f"{path}: no such results file")
-        commit, results = load_results(text, str(path))
-        updates.update(apply_results(work.state, results, commit))
-        everything += results
-    log(f"merging {len(everything)} results from {len(files)} files")
-    append_summary(ci, results_summary(everything, ci.job_url))
-    _publish(config, repo, ci, updates, everything, push, log)
-    return 1 if any(r.status is Status.FAILED for r in everything) else 0
-
-
-def plan_job(
-    config: Config,
-    repo: Repository,
-    ci: CiContext,
-    base_rev: str | None,
-    log: Log,
-    progress: Log,
-) -> tuple[list[PlanRow], list[Problem], str]:
-    """What a merge request adds: every list problem, and each new source inspected."""
-    prefix = config.require_destination()
-    work = load_workspace(config, prefix)
-    base = find_base(repo, base_rev, ci, log)
-    diff = diff_lists(repo, repo.relative(config.list_path), base, "HEAD", config.list)
-    added = {e.key for e in diff.added}
-    mappings = [m for m in work.mappings if str(m.source) in added]
-    problems = sorted([*work.problems, *work.images.duplicates], key=lambda p: p.line)
-    return make_plan(mappings, config, progress), problems, base.why

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,7 @@ class Row:
     status: str
     trust: str = ""  # "signed, SBOM, 2 attestations; verified"
     drift: str | None = None
+    selected_by: str | None = None  # the tag selector line that chose it
 
 
 def cell(value: object) -> str:
@@ -51,6 +52,8 @@ def _status(state: State, source: str) -> str:
         return "pending"  # never "mirrored" without a digest the registry was seen to hold
     if known.failed:
         return f"FAILED ({known.reason}): {short(known.error or '')}".rstrip(": ")
+    if known.unselected:
+        return "mirrored; no longer selected"
     if known.drift:
         return f"mirrored; drift: {_short_digests(known.drift)}"
     return "mirrored"
@@ -71,23 +74,28 @@ def _trust(state: State, source: str) -> str:
     return "; ".join(p for p in parts if p)
 
 
-def rows(mappings: Sequence[Mapping], state: State) -> list[Row]:
-    out = []
-    for mapping in sorted(mappings, key=lambda m: str(m.source)):
-        known = state.get(str(mapping.source))
-        out.append(
-            Row(
-                str(mapping.source),
-                str(mapping.destination),
-                known.platforms if known else (),
-                known.digest if known else None,
-                known.commit if known else None,
-                _status(state, str(mapping.source)),
-                _trust(state, str(mapping.source)),
-                known.drift if known else None,
-            )
-        )
-    return out
+def _row(source: str, destination: str, state: State) -> Row:
+    known = state.get(source)
+    return Row(
+        source,
+        destination,
+        known.platforms if known else (),
+        known.digest if known else None,
+        known.commit if known else None,
+        _status(state, source),
+        _trust(state, source),
+        known.drift if known else None,
+        known.selected_by if known else None,
+    )
+
+
+def rows(mappings: Sequence[Mapping], state: State, selected: Iterable[str] = ()) -> list[Row]:
+    """One row an image of the list, and one an image a tag selector chose (from the state)."""
+    table = {str(m.source): _row(str(m.source), str(m.destination), state) for m in mappings}
+    for key in selected:
+        if key not in table and key in state:
+            table[key] = _row(key, state[key].destination, state)
+    return [table[key] for key in sorted(table)]
 
 
 def _summary(table: list[Row]) -> str:
@@ -111,6 +119,7 @@ def render_report(
     list_file: str,
     state_file: str,
     template: Path | None = None,
+    selected: Iterable[str] = (),
 ) -> str:
     import jinja2  # only commands that render pay for the import
 
@@ -129,7 +138,7 @@ def render_report(
         undefined=jinja2.StrictUndefined,
     )
     env.filters["cell"] = cell
-    table = rows(mappings, state)
+    table = rows(mappings, state, selected)
     return env.get_template(template.name if template else TEMPLATE).render(
         rows=table,
         summary=_summary(table),

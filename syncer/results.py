@@ -26,6 +26,7 @@ class ImageResult:
     companions: tuple[str, ...] | None = None  # kinds mirrored with it (None: not looked at)
     verified: str | None = None  # the key whose signature verified before the copy
     drift: str | None = None  # "OLD -> NEW (what was done)" when upstream moved the tag
+    selected_by: str | None = None  # the tag selector line that chose it
 
     def describe(self) -> str:
         if self.status is Status.FAILED:

@@ -67,6 +67,12 @@ def registry_setup(config: Config) -> tuple[RegistriesConf, DockerAuth]:
     return conf, DockerAuth.from_authfile(options.authfile, conf.config.helpers)
 
 
+def registry_client(config: Config) -> RegistryClient:
+    """A client that asks registries as skopeo reads them, for this configuration."""
+    conf, auth = registry_setup(config)
+    return RegistryClient(auth=auth, conf=conf, insecure_hosts=config.insecure_registries)
+
+
 def make_copier(
     config: Config,
     log: Log,

@@ -44,6 +44,8 @@ class ImageState:
     verified: str | None = None  # the key its signature was verified with
     drift: str | None = None  # upstream moved the tag: "OLD -> NEW (kept|updated|backed up...)"
     history: tuple[Copied, ...] = ()
+    selected_by: str | None = None  # the tag selector line that chose it (its key)
+    unselected: bool = False  # chosen once, no longer by its selector: kept, not synced
 
     @property
     def failed(self) -> bool:
@@ -70,7 +72,7 @@ class StateError(SyncerError):
 _FIX = "fix it by hand, or run 'syncer repair-state' to rebuild it from the destination"
 _CONFLICT = re.compile(r"^(<<<<<<<|>>>>>>>|=======)( |$)", re.M)
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$")
-_OPTIONAL_TEXT = ("commit", "reason", "error", "verified", "drift")
+_OPTIONAL_TEXT = ("commit", "reason", "error", "verified", "drift", "selected_by")
 
 
 def _history_line(line: object) -> bool:
@@ -106,6 +108,8 @@ def _check_entry(key: str, value: object) -> str | None:
     history = value.get("history", [])
     if not isinstance(history, list) or not all(_history_line(h) for h in history):
         return "history: expected a list of {digest, at, commit}"
+    if not isinstance(value.get("unselected", False), bool):
+        return f"unselected: expected true or false, got {value.get('unselected')!r}"
     for name in _OPTIONAL_TEXT:
         if value.get(name) is not None and not isinstance(value[name], str):
             return f"{name}: expected a string or null, got {value[name]!r}"
@@ -189,7 +193,13 @@ def _updated(
     if result.status is Status.FAILED:
         base = before or ImageState(result.source, result.destination, FAILED)
         return replace(
-            base, status=FAILED, reason=result.reason, error=result.error, drift=result.drift
+            base,
+            status=FAILED,
+            reason=result.reason,
+            error=result.error,
+            drift=result.drift,
+            selected_by=result.selected_by or base.selected_by,
+            unselected=False,
         )
     copied = result.status is Status.COPIED
     digest = result.digest or (before.digest if before else None)
@@ -210,6 +220,7 @@ def _updated(
         verified=result.verified or (before.verified if before and not copied else None),
         drift=result.drift,
         history=history,
+        selected_by=result.selected_by or (before.selected_by if before else None),
     )
 
 
@@ -223,6 +234,22 @@ def apply_results(
     """The entries these results change (to be merged into whichever state is newest)."""
     when = when or now()
     return {r.source: _updated(state.get(r.source), r, commit, when) for r in results}
+
+
+def unselected(state: State, selector_key: str, chosen: Iterable[str]) -> State:
+    """The entries a selector chose before and no longer does: marked, never dropped."""
+    now_chosen = set(chosen)
+    return {
+        key: replace(entry, unselected=True)
+        for key, entry in state.items()
+        if entry.selected_by == selector_key and key not in now_chosen and key != selector_key
+    }
+
+
+def selected_keys(state: State, selector_keys: Iterable[str]) -> list[str]:
+    """The state's images chosen by these selectors (and their own failure rows)."""
+    wanted = set(selector_keys)
+    return sorted(key for key, entry in state.items() if entry.selected_by in wanted)
 
 
 def merge(state: State, updates: State, keep: Iterable[str]) -> State:

@@ -60,6 +60,7 @@ class FaultyProxy:
         head_without_digest: bool = False,
         refuse_head: bool = False,
         rate_limit_first: int = 0,
+        tags_per_page: int = 0,  # >0: split tag lists into pages with a Link header
         retry_after: str = "1",
         token_auth: bool = False,
         basic_credentials: str | None = None,
@@ -77,6 +78,7 @@ class FaultyProxy:
         self.basic_credentials = basic_credentials
         self.refresh_token = refresh_token  # POST /token with this OAuth2 refresh token works
         self.refusals = refusals
+        self.tags_per_page = tags_per_page
         self.refused: Counter[tuple[Refusal, str]] = Counter()  # by rule and repository
         self.port = free_port()
         self.requests: list[tuple[str, str, int]] = []
@@ -187,8 +189,36 @@ class FaultyProxy:
             def _body(self) -> bytes:
                 return request_body(self)
 
+            def _paginated_tags(self) -> bool:
+                """As Docker Hub, Harbor and quay.io: `n` tags a page, `Link` to the next."""
+                import json
+                from urllib.parse import parse_qs, urlencode, urlparse
+
+                url = urlparse(self.path)
+                if not proxy.tags_per_page or not url.path.endswith("/tags/list"):
+                    return False
+                conn = http.client.HTTPConnection(proxy.upstream, timeout=30)
+                try:
+                    conn.request("GET", url.path)
+                    everything = json.loads(conn.getresponse().read())
+                finally:
+                    conn.close()
+                tags = sorted(everything.get("tags") or [])
+                last = parse_qs(url.query).get("last", [""])[0]
+                rest = [t for t in tags if t > last] if last else tags
+                page, more = rest[: proxy.tags_per_page], rest[proxy.tags_per_page :]
+                headers = {"Content-Type": "application/json"}
+                if more:
+                    query = urlencode({"n": proxy.tags_per_page, "last": page[-1]})
+                    headers["Link"] = f'<{url.path}?{query}>; rel="next"'
+                body = json.dumps({"name": everything.get("name"), "tags": page}).encode()
+                self._answer(200, headers, body)
+                return True
+
             def _fault(self) -> bool:
                 if self._refused():
+                    return True
+                if self.command == "GET" and self._paginated_tags():
                     return True
                 if self.path.startswith("/token"):
                     self._token_endpoint()

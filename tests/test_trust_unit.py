@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from syncer.companions import Companion, _next_page, in_tags, subject_tag, summary
+from syncer.companions import Companion, in_tags, subject_tag, summary
 from syncer.reference import parse_normalized
+from syncer.taglist import _next_page
 from syncer.trust import backup_tag, drifted
 from syncer.verify import check_payload, load_rules, signature_valid
 from testing.signing import simple_signing_payload

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from syncer.commands.common import (
@@ -16,6 +18,7 @@ from syncer.commands.common import (
     report_problems,
     warn,
 )
+from syncer.reference import scoped_name
 from syncer.workspace import read_list
 
 
@@ -27,7 +30,7 @@ def show_raw_images(list_: ListOpt = None, as_json: JsonOpt = False, repo: RepoO
         warn(str(problem))
     for duplicate in images.duplicates:
         warn(str(duplicate))
-    sources = [entry.key for entry in images.entries]
+    sources = [entry.key for entry in images.entries] + [s.key for s in images.selectors]
     if as_json:
         _print_json(sources)
     else:
@@ -36,26 +39,55 @@ def show_raw_images(list_: ListOpt = None, as_json: JsonOpt = False, repo: RepoO
     return 1 if images.errors else 0
 
 
+ExpandOpt = Annotated[
+    bool,
+    typer.Option(
+        "--expand", help="List the tags each tag selector chooses now (asks the registries)."
+    ),
+]
+
+
 @app.command("show-images")
 def show_images(
-    list_: ListOpt = None, dest: DestOpt = None, as_json: JsonOpt = False, repo: RepoOpt = None
+    list_: ListOpt = None,
+    dest: DestOpt = None,
+    as_json: JsonOpt = False,
+    expand_selectors: ExpandOpt = False,
+    repo: RepoOpt = None,
 ) -> int:
-    """Print where each image of the list is mirrored (source -> destination)."""
+    """Print where each image of the list is mirrored (source -> destination).
+
+    A tag selector line is shown as written (offline); --expand lists the tags it chooses now.
+    """
     config = _config(repo, list=list_, destination=dest)
     images = read_list(config)
     mappings, problems = _mappings(config, images)
-    for problem in [*images.errors, *problems]:
+    shown = [(m.entry.text, str(m.source), str(m.destination)) for m in mappings]
+    failed: list[str] = []
+    if expand_selectors:
+        from syncer.expansion import expand, selected_mappings
+
+        expansions = expand(images.selectors, config)
+        failed = [f"{x.selector.key}: {x.error}" for x in expansions if x.error]
+        chosen, more = selected_mappings(expansions, config.require_destination(), config.list)
+        problems += more
+        shown += [(str(m.source), str(m.source), str(m.destination)) for m in chosen]
+    else:
+        prefix = config.require_destination()
+        shown += [
+            (s.text, s.key, f"{prefix}/{scoped_name(s.name)}:<selected tags>")
+            for s in images.selectors
+        ]
+    for problem in [*images.errors, *problems, *failed]:
         warn(str(problem))
     for duplicate in images.duplicates:
         warn(str(duplicate))
     if as_json:
-        _print_json(
-            [{"source": str(m.source), "destination": str(m.destination)} for m in mappings]
-        )
+        _print_json([{"source": source, "destination": target} for _, source, target in shown])
     else:
-        for mapping in mappings:
-            typer.echo(f"{mapping.entry.text} -> {mapping.destination}")
-    return 1 if images.errors or problems else 0
+        for text, _, target in shown:
+            typer.echo(f"{text} -> {target}")
+    return 1 if images.errors or problems or failed else 0
 
 
 @app.command("check")

@@ -91,7 +91,7 @@ def report(
     With --merge, first fold the results files that `run --shard` wrote into the state:
     `syncer report --merge results/*.json`.
     """
-    from syncer.job import merge_job
+    from syncer.merge_job import merge_job
 
     if merge != bool(files):
         raise UsageError("give results files together with --merge, and --merge with files")
@@ -122,8 +122,9 @@ def plan(
     added is invalid or missing.
     """
     from syncer.comments import CommentError, upsert_comment
-    from syncer.job import append_summary, plan_job
+    from syncer.job import append_summary
     from syncer.plan import plan_json, render_plan
+    from syncer.plan_job import plan_job
 
     config, context, repository = _in_repository(repo, list=list_, destination=dest)
     rows, problems, base_why = plan_job(config, repository, context, base, warn, progress)
@@ -161,15 +162,17 @@ def diff(
                 "base": found.sha,
                 "added": [e.key for e in result.added],
                 "removed": [e.key for e in result.removed],
+                "added_selectors": [x.key for x in result.added_selectors],
+                "removed_selectors": [x.key for x in result.removed_selectors],
                 "problems": [str(p) for p in result.problems],
             }
         )
     else:
         typer.echo(f"# base: {found.sha or 'none'} ({found.why})")
-        for entry in result.added:
-            typer.echo(f"+ {entry.key}")
-        for entry in result.removed:
-            typer.echo(f"- {entry.key}")
+        for key in [e.key for e in result.added] + [x.key for x in result.added_selectors]:
+            typer.echo(f"+ {key}")
+        for key in [e.key for e in result.removed] + [x.key for x in result.removed_selectors]:
+            typer.echo(f"- {key}")
     return 1 if result.problems else 0
 
 
