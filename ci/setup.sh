@@ -8,6 +8,8 @@ for_tests=false
 [ "${1:-}" = "--test" ] && for_tests=true
 
 packages=(skopeo docker-registry git ca-certificates rsync openssl)
+# containerd: the tests pull through the mirror with a real one (tests/test_mirrors.py)
+$for_tests && packages+=(containerd)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

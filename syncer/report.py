@@ -27,6 +27,19 @@ class Row:
     trust: str = ""  # "signed, SBOM, 2 attestations; verified"
     drift: str | None = None
     selected_by: str | None = None  # the tag selector line that chose it
+    copied_at: str | None = None  # UTC date its current digest was first recorded
+
+    @property
+    def registry(self) -> str:
+        return self.source.partition("/")[0]
+
+    @property
+    def copied(self) -> str:
+        """`2026-11-28 (c0ffee1234)`: when, and the list's commit that copied it."""
+        parts = [self.copied_at[:10]] if self.copied_at else []
+        if self.commit:
+            parts.append(f"({self.commit[:10]})" if parts else self.commit[:10])
+        return " ".join(parts)
 
 
 def cell(value: object) -> str:
@@ -55,7 +68,7 @@ def _status(state: State, source: str) -> str:
     if known.unselected:
         return "mirrored; no longer selected"
     if known.drift:
-        return f"mirrored; drift: {_short_digests(known.drift)}"
+        return f"mirrored; drift: {_short_digests(known.drift).replace(' -> ', ' → ')}"
     return "mirrored"
 
 
@@ -86,6 +99,7 @@ def _row(source: str, destination: str, state: State) -> Row:
         _trust(state, source),
         known.drift if known else None,
         known.selected_by if known else None,
+        known.history[-1].at if known and known.history else None,
     )
 
 
@@ -139,8 +153,12 @@ def render_report(
     )
     env.filters["cell"] = cell
     table = rows(mappings, state, selected)
+    groups: dict[str, list[Row]] = {}
+    for row in table:
+        groups.setdefault(row.registry, []).append(row)
     return env.get_template(template.name if template else TEMPLATE).render(
         rows=table,
+        groups=sorted(groups.items()),
         summary=_summary(table),
         prefix=prefix,
         example=table[0].destination if table else f"{prefix}/IMAGE:TAG",

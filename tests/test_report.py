@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from syncer.imagelist import map_destinations, parse_list
 from syncer.report import cell, render_report
 from syncer.results import ImageResult, Status, platforms_of
@@ -104,3 +106,36 @@ def test_report_template_can_be_replaced(tmp_path) -> None:  # type: ignore[no-u
         _mappings("alpine:3\n"), {}, prefix=PREFIX, list_file="l", state_file="s", template=template
     )
     assert text == f"docker.io/library/alpine:3 => {PREFIX}/docker.io/library/alpine:3\n"
+
+
+GOLDEN = Path(__file__).parent / "data" / "MAPPING.golden.md"
+
+
+def _golden_inputs():  # type: ignore[no-untyped-def]
+    mappings = _mappings(
+        "quay.io/prometheus/node-exporter:v1.8.0\nalpine:3.19\nregistry.k8s.io/pause:3.9\nghcr.io/x/gone:1\n"
+    )
+    a, b = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    selector = "docker.io/library/web tags=semver:^1.26 latest=1"
+    results = [
+        ImageResult("docker.io/library/alpine:3.19", f"{PREFIX}/docker.io/library/alpine:3.19", Status.COPIED,
+                    digest=a, platforms=("linux/amd64", "linux/arm64"), companions=("signature", "attestation", "SBOM"),
+                    verified="keys/cosign.pub"),
+        ImageResult("quay.io/prometheus/node-exporter:v1.8.0", f"{PREFIX}/quay.io/prometheus/node-exporter:v1.8.0",
+                    Status.COPIED, digest=b, platforms=("linux/amd64",), drift=f"{a} -> {b} (updated)"),
+        ImageResult("registry.k8s.io/pause:3.9", f"{PREFIX}/registry.k8s.io/pause:3.9", Status.FAILED,
+                    reason="not found", error="manifest unknown | " + "x" * 200),
+        ImageResult("docker.io/library/web:1.26.3", f"{PREFIX}/docker.io/library/web:1.26.3", Status.COPIED,
+                    digest=a, platforms=("linux/amd64",), selected_by=selector),
+    ]  # fmt: skip
+    state = apply_results({}, results, "c0ffee" * 6 + "abcd", "2026-11-28T12:00:00Z")
+    return mappings, state, [*[k for k, v in state.items() if v.selected_by]]
+
+
+def test_the_report_layout_is_the_golden_file_and_the_same_bytes_twice() -> None:
+    mappings, state, selected = _golden_inputs()
+    kwargs = {"prefix": PREFIX, "list_file": "source-images.list", "state_file": "mapping.json"}
+    text = render_report(mappings, state, selected=selected, **kwargs)
+    assert text == render_report(mappings, state, selected=selected, **kwargs)
+    assert text == GOLDEN.read_text()
+    assert all(line.count("\n") == 0 for line in text.splitlines())
