@@ -114,7 +114,11 @@ SHOWN_CHANGES = 400  # lines; more would make the dry run slow (difflib) and unr
 
 def _show_changes(config: Config, files: MappingT[str, str], log: Log) -> None:
     for name, text in files.items():
-        before = (read_text(config.path(name)) or "").splitlines(keepends=True)
+        old = read_text(config.path(name)) or ""
+        if old == text:  # no diff to compute (difflib is slow on a large unchanged file)
+            log(f"{name}: unchanged")
+            continue
+        before = old.splitlines(keepends=True)
         after = text.splitlines(keepends=True)
         changed = len(set(before).symmetric_difference(after))
         if changed > SHOWN_CHANGES:
