@@ -24,6 +24,8 @@ from syncer.skopeo import SkopeoOptions, classify_failure, copy_command
 from syncer.taglist import TagLists
 
 if TYPE_CHECKING:  # the report uses the pure helpers here without the HTTP client
+    import httpx
+
     from syncer.pull_sources import Endpoint
     from syncer.registry import Manifest, RegistryClient
 
@@ -88,7 +90,8 @@ class Companions:
     def __init__(self, client: RegistryClient, options: SkopeoOptions):
         self.client, self.options = client, options
         self.tag_lists = TagLists(client)
-        self._api: dict[str, bool] = {}  # does this repository's registry offer referrers?
+        self._api: dict[str, bool] = {}  # by registry host: does it offer the referrers API?
+        self._probe_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def tags(self, endpoint: Endpoint) -> list[str] | None:
@@ -99,12 +102,14 @@ class Companions:
         key = endpoint.host
         found: list[Companion] = []
         for subject in subjects:
-            if self._api.get(key) is False:
-                break
-            response = self.client.get(endpoint, f"referrers/{subject}")
-            supported = response is not None and response.status_code == 200
-            self._api[key] = supported
-            if not supported or response is None:
+            if key not in self._api:  # the first to ask a registry asks alone; the rest wait
+                with self._probe_lock(key):
+                    response = self._ask(endpoint, subject) if self._api.get(key, True) else None
+            else:
+                response = self._ask(endpoint, subject) if self._api[key] else None
+            if response is None:
+                if self._api.get(key) is False:
+                    break
                 continue
             try:
                 listed = response.json().get("manifests") or []
@@ -112,6 +117,18 @@ class Companions:
                 continue
             found += [Companion(REFERRER, None, str(d["digest"])) for d in listed if isinstance(d, dict) and "digest" in d]  # fmt: skip
         return found
+
+    def _probe_lock(self, host: str) -> threading.Lock:
+        with self._lock:
+            return self._probe_locks.setdefault(host, threading.Lock())
+
+    def _ask(self, endpoint: Endpoint, subject: str) -> httpx.Response | None:
+        """The referrers of `subject`, or None (and the registry remembered as without the
+        API when it answers anything but 200)."""
+        response = self.client.get(endpoint, f"referrers/{subject}")
+        supported = response is not None and response.status_code == 200
+        self._api[endpoint.host] = supported
+        return response if supported else None
 
     def find(self, mapping: Mapping, subjects: Callable[[], list[str]]) -> list[Companion] | None:
         """The companions of the image's manifests (`subjects`, asked only when the source
