@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from syncer.reference import InvalidReference, Reference, parse_named
-from syncer.registries_conf import Parsed, Paths, RegistriesConfError, Registry, load_config
+from syncer.registries_conf import Parsed, RegistriesConfError, Registry
+from syncer.registries_files import Paths, load_config
 
 _SEPARATORS = (":", "/", "@")
 

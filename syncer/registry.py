@@ -9,10 +9,8 @@ then copies, never skips on doubt.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -22,7 +20,8 @@ from typing import Any
 
 import httpx
 
-from syncer.auth import Credentials, DockerAuth
+from syncer.auth import DockerAuth
+from syncer.challenge import authorization
 from syncer.pull_sources import Endpoint, RegistriesConf
 from syncer.reference import Reference
 from syncer.registries_conf import RegistriesConfError
@@ -35,13 +34,7 @@ MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
 )
 _API_HOSTS = {"docker.io": "registry-1.docker.io"}
-_CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 Log = Callable[[str], None]
-
-
-def _challenge(header: str) -> tuple[str, dict[str, str]]:
-    scheme, _, rest = header.partition(" ")
-    return scheme.lower(), dict(_CHALLENGE_PARAM.findall(rest))
 
 
 @dataclass(frozen=True)
@@ -290,57 +283,17 @@ class RegistryClient:
         self, endpoint: Endpoint, host: str, scope: str, response: httpx.Response
     ) -> bool:
         """Answer a 401's challenge; True when there is a new Authorization to try."""
-        scheme, params = _challenge(response.headers.get("www-authenticate", ""))
-        credentials = self.auth.for_reference(endpoint.location)
-        if scheme == "basic" and credentials and not credentials.identity_token:
-            value = "Basic " + _basic(credentials)
-        elif scheme == "bearer" and "realm" in params:
-            token = self._fetch_token(params, scope, credentials)
-            if token is None:
-                return False
-            value = f"Bearer {token}"
-        else:
-            return False
-        if self._tokens.get((host, scope)) == value:
-            return False  # the same credentials were refused already: do not loop
+        value = authorization(
+            response.headers.get("www-authenticate", ""),
+            scope,
+            self.auth.for_reference(endpoint.location),
+            self._client(verify=True),
+            self._time_left() or 0.001,
+        )
+        if value is None or self._tokens.get((host, scope)) == value:
+            return False  # nothing to answer with, or the same was refused already: no loop
         self._tokens[(host, scope)] = value
         return True
-
-    def _fetch_token(
-        self, params: dict[str, str], scope: str, credentials: Credentials | None
-    ) -> str | None:
-        query = {"scope": scope, **({"service": params["service"]} if "service" in params else {})}
-        client = self._client(verify=True)
-        try:
-            if credentials and credentials.identity_token:
-                # An identity token is an OAuth2 refresh token: exchanged as containers/image does.
-                form = {**query, "grant_type": "refresh_token", "client_id": "containers/image",
-                        "refresh_token": credentials.identity_token}  # fmt: skip
-                response = client.post(
-                    params["realm"], data=form, timeout=self._time_left() or 0.001
-                )
-            else:
-                headers = {"Authorization": "Basic " + _basic(credentials)} if credentials else {}
-                response = client.get(
-                    params["realm"],
-                    params=query,
-                    headers=headers,
-                    timeout=self._time_left() or 0.001,
-                )
-        except httpx.HTTPError:
-            return None
-        if response.status_code != 200:
-            return None
-        try:
-            data = response.json()
-        except ValueError:
-            return None
-        token = data.get("token") or data.get("access_token")
-        return str(token) if token else None
-
-
-def _basic(credentials: Credentials) -> str:
-    return base64.b64encode(f"{credentials.username}:{credentials.password}".encode()).decode()
 
 
 def _manifest_ref(ref: Reference) -> str:

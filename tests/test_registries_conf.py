@@ -20,13 +20,8 @@ from syncer.pull_sources import (
     rewrite_reference,
 )
 from syncer.reference import parse_named
-from syncer.registries_conf import (
-    SYSTEM_FILE,
-    Paths,
-    RegistriesConfError,
-    load_config,
-    parse_location,
-)
+from syncer.registries_conf import RegistriesConfError, parse_location
+from syncer.registries_files import SYSTEM_FILE, Paths, load_config
 from syncer.shortnames import alias_value_problem, short_name_problem
 
 DATA = Path(__file__).parent / "data" / "containers-image" / "sysregistriesv2" / "testdata"
