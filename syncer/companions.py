@@ -9,18 +9,15 @@ digest is not copied again: a no-op re-sync costs HEAD requests and tag lists, n
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from syncer import process
 from syncer.imagelist import Mapping
 from syncer.reference import Reference
-from syncer.skopeo import SkopeoOptions, classify_failure, copy_command
+from syncer.skopeo import SkopeoOptions, classify_failure, run_copy
 from syncer.taglist import TagLists
 
 if TYPE_CHECKING:  # the report uses the pure helpers here without the HTTP client
@@ -191,12 +188,7 @@ class Companions:
     def _copy(
         self, source: Reference, destination: Reference, wanted: str | None, timeout: float
     ) -> str | None:
-        with tempfile.TemporaryDirectory(prefix="syncer-") as scratch:
-            digestfile = Path(scratch) / "digest"
-            done = process.run(
-                copy_command(source, destination, self.options, digestfile), timeout=timeout
-            )
-            copied = digestfile.read_text().strip() if digestfile.exists() else None
+        done, copied = run_copy(source, destination, self.options, timeout)
         if not done.ok:
             reason, error = classify_failure(done.stderr, timed_out=done.timed_out)
             return f"{reason.value}: {error}"

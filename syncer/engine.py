@@ -7,11 +7,9 @@ failure never stops the others; results come back in the order the images were g
 from __future__ import annotations
 
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from threading import Semaphore
 
 from syncer import process
@@ -20,7 +18,7 @@ from syncer.imagelist import Mapping
 from syncer.reference import Reference
 from syncer.registry import RegistryClient
 from syncer.results import ImageResult, Status, platform_name, platforms_in
-from syncer.skopeo import Reason, SkopeoOptions, classify_failure, copy_command
+from syncer.skopeo import Reason, SkopeoOptions, classify_failure, run_copy
 from syncer.trust import Trust, backup_tag, drifted
 
 Log = Callable[[str], None]
@@ -48,22 +46,14 @@ class Copier:
 
     options: SkopeoOptions
     client: RegistryClient
+    trust: Trust  # companions, verification, drift
     timeout: float
     immutable_tags: re.Pattern[str] | None = None
     rate_limit_retries: int = 2
     # Platforms already known by index digest (from the state): a skip need not ask again.
     known_platforms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     heartbeat: Heartbeat = field(default_factory=quiet)
-    trust: Trust | None = None  # companions, verification, drift (None: a bare copy)
     log: Log = field(default=lambda _: None)
-
-    def __post_init__(self) -> None:
-        if self.trust is None:
-            object.__setattr__(self, "trust", Trust(self.client))
-
-    @property
-    def guard(self) -> Trust:
-        return self.trust or Trust(self.client)  # set in __post_init__; never the fallback
 
     def check(self, mapping: Mapping) -> Check:
         """The digests at the destination and (when it must be asked) at the source.
@@ -107,12 +97,8 @@ class Copier:
         left = deadline - time.monotonic()
         if left <= 0:
             return self._failed(mapping, 0.0, Reason.TIMEOUT, self._timed_out(""))
-        with tempfile.TemporaryDirectory(prefix="syncer-") as scratch:
-            digestfile = Path(scratch) / "digest"
-            command = copy_command(mapping.source, mapping.destination, self.options, digestfile)
-            with self.heartbeat.waiting(str(mapping.source), "skopeo copy --all is running"):
-                done = process.run(command, timeout=left)
-            copied_digest = digestfile.read_text().strip() if digestfile.exists() else None
+        with self.heartbeat.waiting(str(mapping.source), "skopeo copy --all is running"):
+            done, copied_digest = run_copy(mapping.source, mapping.destination, self.options, left)
         if not done.ok and process.stopping():
             return self._failed(
                 mapping, done.seconds, Reason.INTERRUPTED, "stopped by a signal before it finished"
@@ -177,7 +163,7 @@ class Copier:
                 mapping, spent, Reason.TIMEOUT, self._timed_out("asking registries")
             )
         drift = self._drift(mapping, check)
-        if drift and self.guard.on_drift == "keep":
+        if drift and self.trust.on_drift == "keep":
             result = ImageResult(
                 str(mapping.source), str(mapping.destination), Status.SKIPPED, spent,
                 digest=check.destination, drift=f"{drift} (kept)",
@@ -189,7 +175,7 @@ class Copier:
             return self._copy_guarded(mapping, check, drift, self.timeout - spent)
 
     def _drift(self, mapping: Mapping, check: Check) -> str | None:
-        last = self.guard.last_digests.get(str(mapping.source))
+        last = self.trust.last_digests.get(str(mapping.source))
         if not drifted(last, check.destination, check.source):
             return None
         self.log(f"{mapping.source}: drift: upstream moved the tag from {last} to {check.source}")
@@ -199,17 +185,17 @@ class Copier:
         self, mapping: Mapping, check: Check, drift: str | None, budget: float
     ) -> ImageResult:
         """Verify (when a rule says so), keep a backup (on drift, when asked), copy."""
-        rule = self.guard.rule_for(mapping.source)
+        rule = self.trust.rule_for(mapping.source)
         pinned = mapping
         if rule is not None:
-            digest, why = self.guard.verified_digest(mapping, rule)
+            digest, why = self.trust.verified_digest(mapping, rule)
             if digest is None:
                 return self._failed(mapping, 0.0, Reason.UNVERIFIED, why)
             # Read exactly what was verified, write it to the tag.
             source = Reference(mapping.source.domain, mapping.source.path, None, digest)
             pinned = Mapping(replace(mapping.entry, source=source), mapping.destination)
         suffix = ""
-        if drift and self.guard.on_drift == "backup" and check.destination:
+        if drift and self.trust.on_drift == "backup" and check.destination:
             tag, problem = self._backup(mapping, check.destination)
             if problem:
                 return self._failed(mapping, 0.0, Reason.OTHER, f"backup before drift: {problem}")
@@ -228,9 +214,7 @@ class Copier:
         tag = backup_tag(destination.tag or "latest", old)
         source = Reference(destination.domain, destination.path, None, old)
         target = Reference(destination.domain, destination.path, tag)
-        with tempfile.TemporaryDirectory(prefix="syncer-") as scratch:
-            command = copy_command(source, target, self.options, Path(scratch) / "digest")
-            done = process.run(command, timeout=self.timeout)
+        done, _ = run_copy(source, target, self.options, self.timeout)
         if done.ok:
             self.log(f"{mapping.destination}: kept the replaced {old} as {target}")
             return tag, None
@@ -240,7 +224,7 @@ class Copier:
         if result.status is Status.FAILED:
             return result
         with self.heartbeat.waiting(str(mapping.source), "mirroring its signatures and SBOMs"):
-            kinds, problem = self.guard.mirror_companions(mapping, self.timeout)
+            kinds, problem = self.trust.mirror_companions(mapping, self.timeout)
         if problem:
             return replace(
                 result, status=Status.FAILED, reason=Reason.COMPANIONS.value, error=problem

@@ -36,7 +36,7 @@ class Expansion:
 
 
 def expand_with(
-    selectors: Sequence[Selector], tag_lists: TagLists, client: RegistryClient
+    selectors: Sequence[Selector], tag_lists: TagLists, client: RegistryClient, workers: int = 8
 ) -> list[Expansion]:
     """Each selector's tags now, from the first endpoint (in skopeo's order) that lists them."""
 
@@ -55,7 +55,7 @@ def expand_with(
             return Expansion(selector, tuple(chosen))
         return Expansion(selector, error=why)
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         return list(pool.map(one, selectors))
 
 
@@ -68,7 +68,7 @@ def expand(selectors: Sequence[Selector], config: Config) -> list[Expansion]:
 
     client = registry_client(config)
     try:
-        return expand_with(selectors, TagLists(client), client)
+        return expand_with(selectors, TagLists(client), client, config.check_concurrency)
     finally:
         client.close()
 
@@ -109,11 +109,7 @@ def failures(expansions: Sequence[Expansion], prefix: str) -> list[ImageResult]:
 
 def stamp(results: list[ImageResult], expansions: Sequence[Expansion]) -> list[ImageResult]:
     """Say which selector chose each image (for the state and the report)."""
-    chosen_by = {
-        str(Reference(x.selector.name.domain, x.selector.name.path, t)): x.selector.key
-        for x in expansions
-        for t in x.tags
-    }
+    chosen_by = {e.key: x.selector.key for x in expansions for e in x.entries()}
     return [
         replace(r, selected_by=chosen_by[r.source]) if r.source in chosen_by else r for r in results
     ]

@@ -23,7 +23,7 @@ from syncer.imagelist import (
     parse_list,
     removed_images,
 )
-from syncer.locks import clear_stale_index_lock, run_lock
+from syncer.locks import working_tree_lock
 from syncer.publish import Identity, ReportNotWritten, publish
 from syncer.report import render_report, results_summary
 from syncer.results import ImageResult, Status
@@ -139,8 +139,7 @@ def run_job(
             "(git remote add origin URL), or run with --no-push to commit it locally. "
             "Nothing was copied or committed."
         )
-    with run_lock(repo.git_dir, log):
-        clear_stale_index_lock(repo.git_dir, repo.root, log)
+    with working_tree_lock(repo.git_dir, repo.root, log):
         return _run_job(config, repo, ci, options, log, warn)
 
 
@@ -193,7 +192,7 @@ def _run_job(
     no_longer = _no_longer_chosen(work.state, expansions) if options.everything else {}
     append_summary(ci, results_summary(results, ci.job_url))
     if options.results_file:
-        write_text(options.results_file, dump_results(results, repo.head_sha(), options.shard))
+        write_atomic(options.results_file, dump_results(results, repo.head_sha(), options.shard))
         log(f"results: {options.results_file}")
     else:
         publish_report(
@@ -226,7 +225,7 @@ def _no_longer_chosen(state: State, expansions: list[Expansion]) -> State:
     changes: State = {}
     for x in expansions:
         if x.error is None:
-            chosen = [str(e.source) for e in x.entries()]
+            chosen = [e.key for e in x.entries()]
             changes.update(unselected(state, x.selector.key, chosen))
     return changes
 
@@ -239,10 +238,6 @@ def append_summary(ci: CiContext, text: str) -> None:
                 summary.write(text)
         except OSError as exc:
             raise SyncerError(f"{ci.summary_file}: cannot write: {exc.strerror}") from None
-
-
-def write_text(path: Path, text: str) -> None:
-    write_atomic(path, text)
 
 
 def publish_report(

@@ -103,3 +103,11 @@ def clear_stale_index_lock(git_dir: Path, worktree: Path, log: Log) -> None:
         )
     log(f"{lock}: left by a git command that was stopped (no git process runs here); removed")
     lock.unlink(missing_ok=True)
+
+
+@contextmanager
+def working_tree_lock(git_dir: Path, worktree: Path, log: Log) -> Iterator[None]:
+    """What a run that commits needs: syncer's own lock, and git's index free to use."""
+    with run_lock(git_dir, log):
+        clear_stale_index_lock(git_dir, worktree, log)
+        yield

@@ -10,7 +10,7 @@ from syncer.config import Config
 from syncer.errors import SyncerError
 from syncer.git import Repository
 from syncer.job import append_summary, publish_report
-from syncer.locks import clear_stale_index_lock, run_lock
+from syncer.locks import working_tree_lock
 from syncer.report import results_summary
 from syncer.results import ImageResult, Status
 from syncer.shard import load_results
@@ -24,8 +24,7 @@ def merge_job(
     config: Config, repo: Repository, ci: CiContext, files: list[Path], push: bool, log: Log
 ) -> int:
     """Fold the results files of several shards into the state, render, commit once."""
-    with run_lock(repo.git_dir, log):
-        clear_stale_index_lock(repo.git_dir, repo.root, log)
+    with working_tree_lock(repo.git_dir, repo.root, log):
         return _merge_job(config, repo, ci, files, push, log)
 
 

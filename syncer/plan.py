@@ -60,9 +60,8 @@ NO_CREDENTIALS = (
 def make_plan(mappings: Sequence[Mapping], config: Config, log: Log) -> list[PlanRow]:
     from syncer.runner import make_copier
 
-    options = SkopeoOptions.from_config(config)
     copier = make_copier(config, lambda _: None)
-    auth = copier.client.auth
+    options, auth = copier.options, copier.client.auth
 
     def inspect(mapping: Mapping) -> PlanRow:
         with heartbeat.waiting(str(mapping.source), "skopeo inspect is running"):
@@ -70,7 +69,7 @@ def make_plan(mappings: Sequence[Mapping], config: Config, log: Log) -> list[Pla
         if row.problem:
             return row
         with heartbeat.waiting(str(mapping.source), "looking for its signatures and SBOMs"):
-            return _with_trust(row, mapping, copier.guard)
+            return _with_trust(row, mapping, copier.trust)
 
     try:
         with (

@@ -106,11 +106,11 @@ def make_copier(
     return Copier(
         options,
         client,
+        trust,
         config.timeout,
         pattern,
         known_platforms=known_platforms or {},
         heartbeat=heartbeat or quiet(),
-        trust=trust,
         log=log,
     )
 

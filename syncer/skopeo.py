@@ -1,12 +1,15 @@
-"""skopeo as the copy engine: commands built as tuples (pure), failures put into words."""
+"""skopeo as the copy engine: commands built as tuples (pure), failures put into words, and
+`run_copy`, the one way a copy is run (through `process.run`)."""
 
 from __future__ import annotations
 
 import enum
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from syncer import process
 from syncer.config import Config
 from syncer.reference import Reference
 
@@ -71,6 +74,17 @@ def copy_command(
         args.append("--dest-tls-verify=false")
     args += ["--digestfile", str(digestfile), read_reference(source), write_reference(destination)]
     return tuple(args)
+
+
+def run_copy(
+    source: Reference, destination: Reference, options: SkopeoOptions, timeout: float
+) -> tuple[process.Completed, str | None]:
+    """Run `skopeo copy --all`; what it did and the digest it wrote (None when it wrote none)."""
+    with tempfile.TemporaryDirectory(prefix="syncer-") as scratch:
+        digestfile = Path(scratch) / "digest"
+        done = process.run(copy_command(source, destination, options, digestfile), timeout=timeout)
+        copied = digestfile.read_text().strip() if digestfile.exists() else None
+    return done, copied
 
 
 def inspect_command(
