@@ -226,9 +226,10 @@ class Copier:
         with self.heartbeat.waiting(str(mapping.source), "mirroring its signatures and SBOMs"):
             kinds, problem = self.trust.mirror_companions(mapping, self.timeout)
         if problem:
-            return replace(
-                result, status=Status.FAILED, reason=Reason.COMPANIONS.value, error=problem
-            )
+            # A companion copy that a SIGTERM refused or stopped is an interruption, like the
+            # image's own copy: the next run completes it.
+            reason = Reason.INTERRUPTED if process.stopping() else Reason.COMPANIONS
+            return replace(result, status=Status.FAILED, reason=reason.value, error=problem)
         return replace(result, companions=kinds)
 
 

@@ -253,23 +253,26 @@ def test_sigterm_half_way_stops_children_records_the_truth_and_the_next_run_comp
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert job.stdout is not None
+        seen = []  # said in failure messages: which step the SIGTERM met
         for line in job.stdout:
+            seen.append(line)
             if line.startswith("[1/8]"):
                 break
         job.send_signal(signal.SIGTERM)
-        _, err = job.communicate(timeout=60)
-        assert job.returncode == 128 + signal.SIGTERM, err
-        assert "SIGTERM" in err
-        assert _skopeo_pids(destination.host) == []
+        out, err = job.communicate(timeout=60)
+        said = "".join(seen) + out + err
+        assert job.returncode == 128 + signal.SIGTERM, said
+        assert "SIGTERM" in err, said
+        assert _skopeo_pids(destination.host) == [], said
     state = remote_state(remote)
-    assert set(state) == set(MANY)
+    assert set(state) == set(MANY), said
     interrupted = [name for name, s in state.items() if s["reason"] == "interrupted"]
-    assert interrupted
+    assert interrupted, said
     for name, entry in state.items():
         if entry["status"] == "copied":
             assert digest_of(f"{destination.host}/third/{name}", "--tls-verify=false") == many[name]
         else:
-            assert entry["reason"] == "interrupted"
+            assert entry["reason"] == "interrupted", (name, entry, said)
 
     conf = write_registries_conf(tmp_path / "fast.conf", upstream.host, destination.host)
     before, sha = remote.commit({"syncer.yaml": syncer_yaml(destination, conf)}, "faster link")
