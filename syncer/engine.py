@@ -14,7 +14,7 @@ from threading import Semaphore
 
 from syncer import process
 from syncer.heartbeat import Heartbeat, quiet
-from syncer.imagelist import Mapping
+from syncer.imagelist import Entry, Mapping
 from syncer.reference import Reference
 from syncer.registry import RegistryClient
 from syncer.results import ImageResult, Status, platform_name, platforms_in
@@ -193,7 +193,8 @@ class Copier:
                 return self._failed(mapping, 0.0, Reason.UNVERIFIED, why)
             # Read exactly what was verified, write it to the tag.
             source = Reference(mapping.source.domain, mapping.source.path, None, digest)
-            pinned = Mapping(replace(mapping.entry, source=source), mapping.destination)
+            entry = mapping.entry
+            pinned = Mapping(Entry.of(entry.line, entry.text, source), mapping.destination)
         suffix = ""
         if drift and self.trust.on_drift == "backup" and check.destination:
             tag, problem = self._backup(mapping, check.destination)

@@ -30,7 +30,7 @@ class Expansion:
     def entries(self) -> list[Entry]:
         name = self.selector.name
         return [
-            Entry(self.selector.line, self.selector.text, Reference(name.domain, name.path, tag))
+            Entry.of(self.selector.line, self.selector.text, Reference(name.domain, name.path, tag))
             for tag in self.tags
         ]
 

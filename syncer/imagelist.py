@@ -5,8 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from syncer.reference import InvalidReference, Reference, destination_for, parse_normalized
+from syncer.reference import (
+    InvalidReference,
+    Reference,
+    destination_under,
+    parse_canonical,
+    parse_normalized,
+    validate_destination_prefix,
+)
 from syncer.selectors import Selector, parse_selector
 
 # Longer than any valid reference can be (255 path + host + tag + digest); longer lines are
@@ -26,18 +34,18 @@ class Problem:
         return f"{self.path}:{self.line}: {self.message}"
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):  # NamedTuples: built once a line of lists that run to 100,000 lines
     """One image of the list: where it was written and what it means."""
 
     line: int
     text: str
     source: Reference  # normalized, with the default tag applied
+    key: str  # identity of the image: two lines with the same key are the same image
 
-    @property
-    def key(self) -> str:
-        """Identity of the image: two lines with the same key are the same image."""
-        return str(self.source)
+    @classmethod
+    def of(cls, line: int, text: str, source: Reference) -> Entry:
+        key = str(source)
+        return cls(line, text, source, text if text == key else key)  # one string, not two
 
 
 @dataclass(frozen=True)
@@ -53,14 +61,18 @@ class ImageList:
         return frozenset(entry.key for entry in self.entries)
 
 
-@dataclass(frozen=True)
-class Mapping:
+class Mapping(NamedTuple):
     entry: Entry
     destination: Reference
 
     @property
     def source(self) -> Reference:
         return self.entry.source
+
+    @property
+    def key(self) -> str:
+        """`str(source)`, made once (a re-sync of a long list asks for it many times)."""
+        return self.entry.key
 
 
 def shown(text: str) -> str:
@@ -71,7 +83,9 @@ def shown(text: str) -> str:
 
 def _strip_comment(raw: str) -> str:
     # '#' can never be part of a reference, so everything after it is a comment.
-    return raw.split("#", 1)[0].strip(" \t\r\f\v")
+    if "#" in raw:
+        raw = raw.split("#", 1)[0]
+    return raw.strip(" \t\r\f\v")
 
 
 def _why_invalid(text: str) -> str | None:
@@ -100,8 +114,21 @@ def parse_line(text: str) -> Reference:
         raise InvalidReference(f"{shown(text)} is not a valid image reference: {exc}") from None
 
 
-def parse_list(text: str, path: str) -> ImageList:
-    """Read a whole list; every bad line is a Problem, every good one an Entry (once)."""
+def _entry(number: int, line: str, known: dict[str, Entry]) -> Entry:
+    same = known.get(line)
+    if same is not None:  # the other side of a diff has this very line: the same meaning
+        return Entry(number, line, same.source, same.key)
+    # Most lines of a long list are already in full: the fast path, then the grammar.
+    fast = parse_canonical(line) if len(line) <= MAX_LINE_LENGTH else None
+    if fast is not None:
+        return Entry(number, line, fast, line)
+    return Entry.of(number, line, parse_line(line))
+
+
+def parse_list(text: str, path: str, known: ImageList | None = None) -> ImageList:
+    """Read a whole list; every bad line is a Problem, every good one an Entry (once).
+    Lines that `known` (the other side of a diff) has are not parsed again."""
+    known_lines = {entry.text: entry for entry in known.entries} if known else {}
     entries: list[Entry] = []
     errors: list[Problem] = []
     duplicates: list[Problem] = []
@@ -125,7 +152,7 @@ def parse_list(text: str, path: str) -> ImageList:
                 duplicates.append(Problem(path, number, f"the same selector as line {seen.line}"))
             continue
         try:
-            entry = Entry(number, line, parse_line(line))
+            entry = _entry(number, line, known_lines)
         except InvalidReference as exc:
             errors.append(Problem(path, number, str(exc)))
             continue
@@ -145,8 +172,8 @@ def _is_selector(line: str) -> bool:
     """A line with options after the name (`NAME tags=...`); other lines with spaces, options
     or URLs stay errors of their own kind."""
     return (
-        _SPACE.search(line) is not None
-        and "=" in line
+        "=" in line
+        and _SPACE.search(line) is not None
         and len(line) <= MAX_LINE_LENGTH
         and not line.startswith("-")
         and "://" not in line
@@ -159,9 +186,10 @@ def map_destinations(
     """Each entry's destination under `prefix`; entries that cannot be mirrored are Problems."""
     mappings: list[Mapping] = []
     problems: list[Problem] = []
+    host, _, prefix_path = validate_destination_prefix(prefix).partition("/")
     for entry in entries:
         try:
-            mappings.append(Mapping(entry, destination_for(entry.source, prefix)))
+            mappings.append(Mapping(entry, destination_under(entry.source, host, prefix_path)))
         except InvalidReference as exc:
             problems.append(Problem(path, entry.line, str(exc)))
     return mappings, problems

@@ -10,6 +10,7 @@ import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import lru_cache
 
 from syncer.imagelist import Entry, ImageList, Problem
 
@@ -20,6 +21,7 @@ def _host(domain: str) -> str:
     return domain.rpartition(":")[0] if domain.count(":") == 1 else domain
 
 
+@lru_cache(maxsize=1024)  # a list names few registries, each many times
 def is_link_local(domain: str) -> bool:
     try:
         return ipaddress.ip_address(_host(domain)).is_link_local

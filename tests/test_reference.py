@@ -9,6 +9,7 @@ from syncer.reference import (
     Reference,
     destination_for,
     parse,
+    parse_canonical,
     parse_normalized,
     validate_destination_prefix,
 )
@@ -124,3 +125,17 @@ def test_destination_prefix_trailing_slash_is_dropped() -> None:
     assert validate_destination_prefix("harbor.example.com:5000/third/") == (
         "harbor.example.com:5000/third"
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    sorted(
+        {c["input"] for c in CASES} | {c["input"] + ":1.0" for c in CASES if ":" not in c["input"]}
+    ),
+)
+def test_the_fast_path_for_normalized_lines_answers_as_the_full_grammar(text: str) -> None:
+    fast = parse_canonical(text)
+    if fast is None:
+        return  # the full grammar decides
+    assert fast == parse(text)  # valid as written, and nothing to normalize
+    assert str(fast) == text
