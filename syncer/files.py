@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from syncer.errors import SyncerError
@@ -18,31 +19,60 @@ class WriteError(SyncerError):
         self.path = path
 
 
-def write_atomic(path: Path, text: str) -> None:
+class Pieces:
+    """A file's text made a piece at a time, anew each time it is read: a 100,000-image state
+    or report is written and compared without ever being one string."""
+
+    def __init__(self, make: Callable[[], Iterator[str]]) -> None:
+        self.make = make
+
+    def __iter__(self) -> Iterator[str]:
+        return self.make()
+
+
+Text = str | Iterable[str]  # a file's text, whole or in pieces
+
+
+def write_atomic(path: Path, text: Text) -> None:
     """Write `text` to a temporary file beside `path`, fsync it, then rename it over `path`.
 
     A reader sees the old file or the new one, never a mix; on any failure the temporary file
     is removed and the old file is untouched.
     """
-    data = text.encode("utf-8")
+    pieces = [text] if isinstance(text, str) else text
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise WriteError(path, exc.strerror or str(exc)) from None
     try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+            for piece in pieces:
+                stream.write(piece)
             stream.flush()
             os.fsync(stream.fileno())
         # mkstemp makes 0600; keep the old file's mode, else the usual one of a committed file
         os.chmod(temporary, path.stat().st_mode & 0o7777 if path.is_file() else 0o644)
         os.replace(temporary, path)
-    except OSError as exc:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-        raise WriteError(path, exc.strerror or str(exc)) from None
+        if isinstance(exc, OSError):
+            raise WriteError(path, exc.strerror or str(exc)) from None
+        raise
     _sync_directory(path.parent)
+
+
+def holds(path: Path, text: Text) -> bool:
+    """`path` holds exactly `text`, compared a piece at a time (neither read whole)."""
+    pieces = [text] if isinstance(text, str) else text
+    try:
+        with path.open(encoding="utf-8", errors="replace", newline="") as stream:
+            return all(stream.read(len(piece)) == piece for piece in pieces) and not stream.read(1)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise SyncerError(f"{path}: cannot read: {exc.strerror}") from None
 
 
 def _sync_directory(folder: Path) -> None:

@@ -14,7 +14,7 @@ from syncer.ci import CiContext
 from syncer.config import Config
 from syncer.errors import SyncerError, UsageError
 from syncer.expansion import Expansion, expand, failures, selected_mappings, stamp
-from syncer.files import write_atomic
+from syncer.files import Pieces, Text, holds, write_atomic
 from syncer.git import Base, Repository, find_base
 from syncer.imagelist import (
     Entry,
@@ -25,20 +25,19 @@ from syncer.imagelist import (
 )
 from syncer.locks import working_tree_lock
 from syncer.publish import Identity, ReportNotWritten, publish
-from syncer.report import render_report, results_summary
+from syncer.report import report_pieces, results_summary
 from syncer.results import ImageResult, Status
-from syncer.runner import run_sync
 from syncer.selectors import Selector
 from syncer.shard import Shard, dump_results
 from syncer.state import (
     State,
     apply_results,
-    dump_state,
     merge,
     needs_work,
     selected_keys,
     unselected,
 )
+from syncer.statefile import state_lines
 from syncer.workspace import Workspace, load_workspace, read_text
 
 Log = Callable[[str], None]
@@ -70,7 +69,7 @@ def diff_lists(repo: Repository, list_path: str, base: Base, head: str, display:
         raise SyncerError(f"{display}: not in the repository at {head}")
     head_list = parse_list(head_text, display)
     base_text = repo.file_at(base.sha, list_path) if base.sha else None
-    base_list = parse_list(base_text, display) if base_text is not None else None
+    base_list = parse_list(base_text, display, head_list) if base_text is not None else None
     added, removed = added_images(base_list, head_list), removed_images(base_list, head_list)
     before = {x.key for x in base_list.selectors} if base_list else set()
     after = {x.key for x in head_list.selectors}
@@ -81,24 +80,26 @@ def diff_lists(repo: Repository, list_path: str, base: Base, head: str, display:
 
 def render_files(
     config: Config, prefix: str, updates: State, work: Workspace | None = None
-) -> dict[str, str]:
+) -> dict[str, Text]:
     """Report and state for the working tree as it is now, with `updates` merged in."""
     work = work or load_workspace(config, prefix)
     # Images the list's tag selectors chose stay, even when no longer chosen (never deleted).
     selected = selected_keys({**work.state, **updates}, (s.key for s in work.images.selectors))
-    state = merge(work.state, updates, [*(str(m.source) for m in work.mappings), *selected])
+    state = merge(work.state, updates, [*(m.key for m in work.mappings), *selected])
     template = config.path(config.report_template) if config.report_template else None
-    report = render_report(
-        work.mappings,
-        state,
-        prefix=prefix,
-        list_file=config.list,
-        state_file=config.state,
-        template=template,
-        selected=selected,
+    report = Pieces(
+        lambda: report_pieces(
+            work.mappings,
+            state,
+            prefix=prefix,
+            list_file=config.list,
+            state_file=config.state,
+            template=template,
+            selected=selected,
+        )
     )
     # The state first: written alone it is still the truth; a report alone would not be.
-    return {config.state: dump_state(state), config.report: report}
+    return {config.state: Pieces(lambda: state_lines(state)), config.report: report}
 
 
 def _commit_message(results: list[ImageResult], job_url: str | None) -> str:
@@ -112,13 +113,19 @@ def _commit_message(results: list[ImageResult], job_url: str | None) -> str:
 SHOWN_CHANGES = 400  # lines; more would make the dry run slow (difflib) and unreadable
 
 
-def _show_changes(config: Config, files: MappingT[str, str], log: Log) -> None:
-    for name, text in files.items():
-        old = read_text(config.path(name)) or ""
-        if old == text:  # no diff to compute (difflib is slow on a large unchanged file)
+def _show_changes(config: Config, files: MappingT[str, Text], log: Log) -> None:
+    for name, content in files.items():
+        if holds(config.path(name), content):  # compared a piece at a time, nothing to diff
             log(f"{name}: unchanged")
             continue
-        before = old.splitlines(keepends=True)
+        old = read_text(config.path(name))
+        if old is None:  # a new file: count its lines without holding it
+            count = sum(piece.count("\n") for piece in content)
+            if count > SHOWN_CHANGES:
+                log(f"{name}: about {count} lines change (too many to show)")
+                continue
+        text = content if isinstance(content, str) else "".join(content)
+        before = (old or "").splitlines(keepends=True)
         after = text.splitlines(keepends=True)
         changed = len(set(before).symmetric_difference(after))
         if changed > SHOWN_CHANGES:
@@ -154,7 +161,7 @@ def _run_job(
         warn(str(duplicate))
     list_path = repo.relative(config.list_path)
     if options.everything:
-        wanted = {str(m.source) for m in work.mappings}
+        wanted = {m.key for m in work.mappings}
         to_expand = list(work.images.selectors)
         log(f"re-syncing the whole list: {len(wanted)} images, {len(to_expand)} tag selectors")
     else:
@@ -162,9 +169,7 @@ def _run_job(
         diff = diff_lists(repo, list_path, base, "HEAD", config.list)
         for entry in diff.removed:
             log(f"removed from the list (kept in the registry): {entry.key}")
-        pending = needs_work(
-            work.state, [(str(m.source), str(m.destination)) for m in work.mappings]
-        )
+        pending = needs_work(work.state, [(m.key, str(m.destination)) for m in work.mappings])
         wanted = {e.key for e in diff.added} | pending
         to_expand = [*diff.added_selectors, *_unfinished(work)]
         log(f"{len(diff.added)} new since {base.why}; {len(wanted)} to sync")
@@ -172,20 +177,22 @@ def _run_job(
     chosen, problems = selected_mappings(expansions, prefix, config.list)
     for problem in problems:
         warn(str(problem))
-    wanted |= {str(m.source) for m in chosen}
+    wanted |= {m.key for m in chosen}
     selector_failures = failures(expansions, prefix)
-    plan = [m for m in [*work.mappings, *chosen] if str(m.source) in wanted]
+    plan = [m for m in [*work.mappings, *chosen] if m.key in wanted]
     if options.shard:
-        plan = [m for m in plan if options.shard.owns(str(m.source))]
+        plan = [m for m in plan if options.shard.owns(m.key)]
         selector_failures = [r for r in selector_failures if options.shard.owns(r.source)]
         log(f"shard {options.shard}: {len(plan)} of them")
     for failure in selector_failures:
         warn(f"{failure.source}: {failure.error}")
     if options.dry_run:
-        for mapping in plan:
-            log(f"would sync {mapping.source} -> {mapping.destination}")
+        if plan:  # one write: a re-sync of a long list plans every line
+            log("\n".join(f"would sync {m.entry.key} -> {m.destination}" for m in plan))
         _show_changes(config, render_files(config, prefix, {}, work), log)
         return 1 if work.problems or selector_failures else 0
+    from syncer.runner import run_sync  # the HTTP client: not for a dry run
+
     known = {s.digest: s.platforms for s in work.state.values() if s.digest and s.platforms}
     last = {key: s.digest for key, s in work.state.items() if s.digest}
     results = [*stamp(run_sync(plan, config, log, known, last), expansions), *selector_failures]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from syncer.errors import SyncerError
-from syncer.files import WriteError, write_atomic
+from syncer.files import Text, WriteError, write_atomic
 from syncer.git import GitError, Repository
 
 Log = Callable[[str], None]
@@ -39,7 +39,7 @@ def _remote_moved(error: GitError) -> bool:
 def publish(
     repo: Repository,
     *,
-    render: Callable[[], Mapping[str, str]],
+    render: Callable[[], Mapping[str, Text]],
     message: str,
     author: Identity,
     branch: str | None,
@@ -84,7 +84,7 @@ def publish(
     return None
 
 
-def _write_files(root: Path, files: Mapping[str, str]) -> tuple[list[str], WriteError | None]:
+def _write_files(root: Path, files: Mapping[str, Text]) -> tuple[list[str], WriteError | None]:
     """Write the files in order, each whole or not at all; stop at the first that fails (the
     state comes first: a report is never committed without the state it shows)."""
     written: list[str] = []

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from syncer.companions import summary
+from syncer.errors import SyncerError
 from syncer.imagelist import Mapping
 from syncer.results import ImageResult, Status
-from syncer.state import State
+from syncer.state import ImageState, State
 
 TEMPLATE = "MAPPING.md.j2"
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):  # a NamedTuple: built once an image, 0.4 µs against 2 µs frozen
     source: str
     destination: str
     platforms: tuple[str, ...]
@@ -51,6 +51,23 @@ def cell(value: object) -> str:
     return text
 
 
+def _shared_cells() -> Callable[[object], str]:
+    """`cell`, computed once a distinct value: most cells of a large report repeat (the same
+    platforms, date and status), and escaping them one by one was a third of its time."""
+    done: dict[object, str] = {}
+
+    def shared(value: object) -> str:
+        try:
+            return done[value]
+        except KeyError:
+            text = done[value] = cell(value)
+            return text
+        except TypeError:  # unhashable: a custom template's own value
+            return cell(value)
+
+    return shared
+
+
 SHORT_ERROR = 72  # characters of the error in a table row; the state keeps all of it
 
 
@@ -59,8 +76,7 @@ def short(text: str, limit: int = SHORT_ERROR) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def _status(state: State, source: str) -> str:
-    known = state.get(source)
+def _status(known: ImageState | None) -> str:
     if known is None or (not known.failed and known.digest is None):
         return "pending"  # never "mirrored" without a digest the registry was seen to hold
     if known.failed:
@@ -77,39 +93,48 @@ def _short_digests(text: str) -> str:
     return re.sub(r"(sha256:[0-9a-f]{12})[0-9a-f]{52}", r"\1…", text)
 
 
-def _trust(state: State, source: str) -> str:
-    known = state.get(source)
-    if known is None:
-        return ""
+def _trust(known: ImageState) -> str:
     parts = [summary(known.companions)] if known.companions else []
     if known.verified:
         parts.append("verified")
     return "; ".join(p for p in parts if p)
 
 
-def _row(source: str, destination: str, state: State) -> Row:
-    known = state.get(source)
+def _row(source: str, destination: str, known: ImageState | None) -> Row:
+    if known is None:
+        return Row(source, destination, (), None, None, "pending")
     return Row(
         source,
         destination,
-        known.platforms if known else (),
-        known.digest if known else None,
-        known.commit if known else None,
-        _status(state, source),
-        _trust(state, source),
-        known.drift if known else None,
-        known.selected_by if known else None,
-        known.history[-1].at if known and known.history else None,
+        known.platforms,
+        known.digest,
+        known.commit,
+        _status(known),
+        _trust(known) if known.companions or known.verified else "",
+        known.drift,
+        known.selected_by,
+        known.history[-1].at if known.history else None,
     )
 
 
 def rows(mappings: Sequence[Mapping], state: State, selected: Iterable[str] = ()) -> list[Row]:
     """One row an image of the list, and one an image a tag selector chose (from the state)."""
-    table = {str(m.source): _row(str(m.source), str(m.destination), state) for m in mappings}
+    get = state.get
+    table = {m.key: _row(m.key, str(m.destination), get(m.key)) for m in mappings}
     for key in selected:
         if key not in table and key in state:
-            table[key] = _row(key, state[key].destination, state)
+            table[key] = _row(key, state[key].destination, state[key])
     return [table[key] for key in sorted(table)]
+
+
+def table_line(row: Row, escape: Callable[[object], str] = cell) -> str:
+    """One image's line in the built-in template's tables."""
+    by = f" (by `{row.selected_by}`)" if row.selected_by else ""
+    digest = f"`{row.digest[:19]}…`" if row.digest else ""
+    return (
+        f"| `{row.source}`{by} | `{row.destination}` | {escape(', '.join(row.platforms))} | "
+        f"{digest} | {escape(row.copied)} | {escape(row.trust)} | {escape(row.status)} |"
+    )
 
 
 def _summary(table: list[Row]) -> str:
@@ -125,7 +150,22 @@ def _summary(table: list[Row]) -> str:
     return text + "".join(f", {e}" for e in extra) + "."
 
 
-def render_report(
+class TableLines:
+    """A group's table lines as the built-in template shows them, made in Python (a jinja2
+    row with its cells cost about 10 µs, a second at 100,000 images) one at a time as the
+    template asks (never the whole table as one string); as a string, all of them."""
+
+    def __init__(self, group: list[Row], escape: Callable[[object], str]) -> None:
+        self.group, self.escape = group, escape
+
+    def __iter__(self) -> Iterator[str]:
+        return (table_line(row, self.escape) for row in self.group)
+
+    def __str__(self) -> str:
+        return "\n".join(self)
+
+
+def report_pieces(
     mappings: Sequence[Mapping],
     state: State,
     *,
@@ -134,7 +174,8 @@ def render_report(
     state_file: str,
     template: Path | None = None,
     selected: Iterable[str] = (),
-) -> str:
+) -> Iterator[str]:
+    """The report, a piece at a time (written or compared as it is made)."""
     import jinja2  # only commands that render pay for the import
 
     loader: jinja2.BaseLoader = (
@@ -151,19 +192,49 @@ def render_report(
         trim_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters["cell"] = cell
+    escape = env.filters["cell"] = _shared_cells()
     table = rows(mappings, state, selected)
     groups: dict[str, list[Row]] = {}
     for row in table:
         groups.setdefault(row.registry, []).append(row)
-    return env.get_template(template.name if template else TEMPLATE).render(
-        rows=table,
-        groups=sorted(groups.items()),
-        summary=_summary(table),
-        prefix=prefix,
-        example=table[0].destination if table else f"{prefix}/IMAGE:TAG",
-        list_file=list_file,
-        state_file=state_file,
+    try:
+        yield from env.get_template(template.name if template else TEMPLATE).generate(
+            rows=table,
+            groups=sorted(groups.items()),
+            tables={registry: TableLines(group, escape) for registry, group in groups.items()},
+            summary=_summary(table),
+            prefix=prefix,
+            example=table[0].destination if table else f"{prefix}/IMAGE:TAG",
+            list_file=list_file,
+            state_file=state_file,
+        )
+    except jinja2.TemplateError as exc:
+        if template is None:
+            raise  # the built-in template: a bug, shown whole
+        where = f":{exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
+        raise SyncerError(f"{template}{where}: report template: {exc}") from None
+
+
+def render_report(
+    mappings: Sequence[Mapping],
+    state: State,
+    *,
+    prefix: str,
+    list_file: str,
+    state_file: str,
+    template: Path | None = None,
+    selected: Iterable[str] = (),
+) -> str:
+    return "".join(
+        report_pieces(
+            mappings,
+            state,
+            prefix=prefix,
+            list_file=list_file,
+            state_file=state_file,
+            template=template,
+            selected=selected,
+        )
     )
 
 

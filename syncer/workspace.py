@@ -9,7 +9,8 @@ from syncer.config import Config
 from syncer.errors import SyncerError, UsageError
 from syncer.imagelist import ImageList, Mapping, Problem, map_destinations, parse_list
 from syncer.policy import apply_policy
-from syncer.state import State, load_state
+from syncer.state import State
+from syncer.statefile import load_state_lines
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,20 @@ def read_list(config: Config) -> ImageList:
     return apply_policy(parse_list(text, config.list), config.allowed_sources)
 
 
+def load_state_file(path: Path, origin: str) -> State:
+    """The state file, read a line at a time (a whole 100,000-image file, and its bytes
+    beside it, would be a third of the run's memory); no file is an empty state."""
+    try:
+        with path.open(encoding="utf-8", errors="replace", newline="") as lines:
+            return load_state_lines(lines, origin, whole=lambda: read_text(path))
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise SyncerError(f"{path}: cannot read: {exc.strerror}") from None
+
+
 def load_workspace(config: Config, prefix: str, *, read_state: bool = True) -> Workspace:
     images = read_list(config)
     mappings, problems = map_destinations(images.entries, prefix, config.list)
-    state = load_state(read_text(config.path(config.state)), config.state) if read_state else {}
+    state = load_state_file(config.path(config.state), config.state) if read_state else {}
     return Workspace(images, mappings, [*images.errors, *problems], state)

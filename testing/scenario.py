@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from syncer.statefile import load_state
 from testing.gitrepo import Remote
 from testing.registry import Registry
 
@@ -33,6 +34,20 @@ def gitlab_push(monkeypatch: pytest.MonkeyPatch, before: str, sha: str) -> None:
         monkeypatch.setenv(key, value)
 
 
-def remote_state(remote: Remote) -> dict[str, dict[str, object]]:
+def remote_state(remote: Remote, commit: str = "main") -> dict[str, dict[str, Any]]:
     """The images of mapping.json on the remote's main branch."""
-    return dict(json.loads(remote.show("main", "mapping.json"))["images"])
+    return state_entries(remote.show(commit, "mapping.json"))
+
+
+def state_entries(text: str) -> dict[str, dict[str, Any]]:
+    """A state file's images as JSON would have them with every field written (version 3
+    leaves fields at their default out), read by syncer's own loader."""
+    return {
+        key: {
+            **image._asdict(),
+            "platforms": list(image.platforms),
+            "companions": list(image.companions),
+            "history": [h._asdict() for h in image.history],
+        }
+        for key, image in load_state(text, "mapping.json").items()
+    }

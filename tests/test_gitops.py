@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from syncer.cli import main
 from testing.gitrepo import Remote, git
 from testing.images import digest_of, inspect_raw, make_upstream_image
 from testing.registry import Registry
-from testing.scenario import ALPINE, OPERATOR, PAUSE, syncer_yaml
+from testing.scenario import ALPINE, OPERATOR, PAUSE, remote_state, syncer_yaml
 
 pytestmark = pytest.mark.integration
 
@@ -55,8 +56,8 @@ def dest_of(destination: Registry, source: str) -> str:
     return f"{destination.host}/third/{source}"
 
 
-def state_on_remote(remote: Remote) -> dict[str, dict[str, object]]:
-    return dict(json.loads(remote.show("main", "mapping.json"))["images"])
+def state_on_remote(remote: Remote) -> dict[str, dict[str, Any]]:
+    return remote_state(remote)
 
 
 def test_push_1_copies_both_platforms_and_commits_the_report(

@@ -7,7 +7,6 @@ a file.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -26,7 +25,7 @@ from testing.images import OCI_INDEX, digest_of, make_upstream_image
 from testing.latency import LatencyProxy
 from testing.mirrors import write_registries_conf
 from testing.registry import Registry
-from testing.scenario import ALPINE, PAUSE, gitlab_push, remote_state, syncer_yaml
+from testing.scenario import ALPINE, PAUSE, gitlab_push, remote_state, state_entries, syncer_yaml
 
 pytestmark = pytest.mark.integration
 SIX = [f"docker.io/library/app{i}:1.{i}" for i in range(6)]
@@ -174,7 +173,7 @@ def test_two_runs_in_one_working_tree_take_turns_and_each_message_tells_the_trut
     for sha, subject in (line.split(" ", 1) for line in remote.log("%H %s")):
         if not subject.startswith("Update image mirror report"):
             continue
-        state = json.loads(remote.show(sha, "mapping.json"))["images"]
+        state = remote_state(remote, sha)
         for count, status in re.findall(r"(\d+) (copied|failed)", subject):
             assert sum(s["status"] == status for s in state.values()) >= int(count), subject
 
@@ -245,7 +244,7 @@ def test_repair_state_rebuilds_a_broken_state_from_the_destination(
     remote.commit({"source-images.list": "alpine:3.19\nregistry.k8s.io/pause:3.9\n"}, "two")
     work = _clone(remote, tmp_path / "work")
     assert main(["run", "-C", str(work)]) == 0
-    good = json.loads((work / "mapping.json").read_text())["images"]
+    good = state_entries((work / "mapping.json").read_text())
     # A bad hand edit: one wrong type, one image the destination does not hold.
     git(work, "pull", "--quiet")
     remote.commit(
@@ -259,7 +258,7 @@ def test_repair_state_rebuilds_a_broken_state_from_the_destination(
 
     assert main(["repair-state", "-C", str(work)]) == 0
     assert "2 of 3 images are in place" in capsys.readouterr().out
-    repaired = json.loads((work / "mapping.json").read_text())["images"]
+    repaired = state_entries((work / "mapping.json").read_text())
     assert {k: v["digest"] for k, v in repaired.items()} == {
         k: v["digest"] for k, v in good.items()
     }

@@ -8,11 +8,16 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from syncer.state import VERSION, StateError, dump_state, load_state
+from syncer.state import Copied, ImageState
+from syncer.statefile import VERSION, StateError, _line, dump_state, load_state
+from syncer.workspace import load_state_file
 
 DATA = Path(__file__).parent / "data"
 ALPINE = "docker.io/library/alpine:3.19"
@@ -28,7 +33,7 @@ def _with(key: str, value: object) -> str:
     return json.dumps(data, indent=2)
 
 
-def test_a_version_1_file_of_an_earlier_release_loads_and_migrates_to_version_2() -> None:
+def test_a_version_1_file_of_an_earlier_release_loads_and_migrates() -> None:
     text = (DATA / "mapping-v1.json").read_text()
     state = load_state(text, "mapping.json")
     assert state[ALPINE].platforms == ("linux/amd64", "linux/arm64")
@@ -38,9 +43,35 @@ def test_a_version_1_file_of_an_earlier_release_loads_and_migrates_to_version_2(
         (state[ALPINE].digest, None, "0f3a6c1e2b7d9a8c4e5f60718293a4b5c6d7e8f9")
     ]
     written = dump_state(state)
-    assert json.loads(written)["version"] == VERSION == 2
-    assert load_state(written, "mapping.json") == state  # and version 2 round-trips
+    assert json.loads(written)["version"] == VERSION == 3
+    assert load_state(written, "mapping.json") == state  # and the new version round-trips
     assert dump_state(load_state(written, "mapping.json")) == written
+
+
+def test_a_version_2_file_loads_with_everything_it_recorded_and_is_rewritten_one_line_an_image() -> (
+    None
+):
+    text = (DATA / "mapping-v2.json").read_text()  # written by the release before version 3
+    assert json.loads(text)["version"] == 2
+    state = load_state(text, "mapping.json")
+    alpine, nginx = state[ALPINE], state["docker.io/library/nginx:1.26.0"]
+    assert alpine.companions == ("attestation", "signature")
+    assert alpine.verified == "cosign.pub"
+    assert alpine.drift is not None
+    assert alpine.drift.endswith("(updated)")
+    assert [h.at for h in alpine.history] == ["2026-03-01T10:00:00Z", "2026-06-01T10:00:00Z"]
+    assert nginx.unselected
+    assert nginx.selected_by == "docker.io/library/nginx tags=semver:~1.26"
+    written = dump_state(state)
+    lines = written.splitlines()
+    assert lines[:3] == ["{", '  "version": 3,', '  "images": {']
+    assert len(lines) == 3 + len(state) + 2  # one line an image
+    assert all(line.startswith('    "') for line in lines[3:-2])
+    failed = json.loads(lines[-3].rstrip(",").partition(": ")[2])
+    assert "digest" not in failed  # defaults are left out
+    assert "history" not in failed
+    assert load_state(written, "mapping.json") == state
+    assert json.loads(written) == {"version": 3, "images": json.loads(written)["images"]}
 
 
 @pytest.mark.parametrize(
@@ -94,3 +125,80 @@ def test_the_cli_stops_before_any_copy_with_one_line(tmp_path: Path) -> None:
         "a digest like 'sha256:<hex>', got 1; fix it by hand, or run 'syncer repair-state' to "
         "rebuild it from the destination"
     ]
+
+
+_text = st.text(max_size=12)
+_maybe = st.none() | _text
+_states = st.builds(
+    ImageState,
+    source=_text,
+    destination=_text,
+    status=st.sampled_from(["copied", "failed"]),
+    digest=_maybe,
+    platforms=st.lists(_text, max_size=3).map(tuple),
+    commit=_maybe,
+    reason=_maybe,
+    error=_maybe,
+    companions=st.lists(_text, max_size=3).map(tuple),
+    verified=_maybe,
+    drift=_maybe,
+    history=st.lists(st.builds(Copied, _text, _maybe, _maybe), max_size=2).map(tuple),
+    selected_by=_maybe,
+    unselected=st.booleans(),
+)
+
+
+@given(_states)
+def test_an_image_line_is_the_json_encoders_own_bytes(image: ImageState) -> None:
+    # The line is built field by field for speed; it must be what json.dumps would write.
+    as_dict = {
+        name: value
+        for name, value in image._asdict().items()
+        if value not in (None, False, ()) or name in ("source", "destination", "status")
+    }
+    del as_dict["source"]  # the line's key
+    as_dict["history"] = [h._asdict() for h in image.history]
+    if not image.history:
+        del as_dict["history"]
+    assert _line(image) == json.dumps(as_dict, sort_keys=True)
+
+
+def _v3(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "mapping.json"
+    path.write_bytes(text.encode())
+    return path
+
+
+def test_a_version_3_file_is_read_a_line_at_a_time_with_the_same_answers_as_whole(
+    tmp_path: Path,
+) -> None:
+    state = load_state((DATA / "mapping-v2.json").read_text(), "mapping.json")
+    written = dump_state(state)
+    assert load_state_file(_v3(tmp_path, written), "mapping.json") == state
+    # Layouts the line reader does not take are read whole, with the same result.
+    for variant in (
+        written.replace("\n", "\r\n"),  # a Windows checkout
+        json.dumps(json.loads(written), indent=2),  # reformatted by hand
+        written.replace('"status": "failed"}', '"status": "failed"\n    }'),  # one entry
+    ):
+        assert load_state_file(_v3(tmp_path, variant), "mapping.json") == state
+    assert load_state_file(tmp_path / "none.json", "mapping.json") == {}
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace('"status": "failed"', '"status": "gone"'), 'images["quay.io/prometheus-operator/prometheus-operator:v0.47.0"].status: expected'),
+        (lambda t: t.replace('"platforms": ["linux/amd64"]', '"platforms": "linux/amd64"'), 'images["docker.io/library/nginx:1.26.0"].platforms: expected a list'),
+        (lambda t: t[: t.index("docker.io/library/nginx")], "mapping.json:5: not valid JSON"),
+        (lambda t: t.replace("\n    \"docker.io/library/nginx", "\n<<<<<<< HEAD\n    \"docker.io/library/nginx", 1), "mapping.json:5: git conflict markers"),
+        (lambda t: t.replace('{"commit": "2222', '{"source": "x", "commit": "2222'), "source: 'x' differs from the entry's key"),
+    ],
+)  # fmt: skip
+def test_a_bad_line_of_a_version_3_file_names_the_image_or_line(
+    tmp_path: Path, edit: Callable[[str], str], message: str
+) -> None:
+    written = dump_state(load_state((DATA / "mapping-v2.json").read_text(), "mapping.json"))
+    with pytest.raises(StateError) as raised:
+        load_state_file(_v3(tmp_path, edit(written)), "mapping.json")
+    assert message in str(raised.value)
