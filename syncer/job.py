@@ -84,8 +84,8 @@ def render_files(
     """Report and state for the working tree as it is now, with `updates` merged in."""
     work = work or load_workspace(config, prefix)
     # Images the list's tag selectors chose stay, even when no longer chosen (never deleted).
-    selected = selected_keys({**work.state, **updates}, (s.key for s in work.images.selectors))
-    state = merge(work.state, updates, [*(m.key for m in work.mappings), *selected])
+    selected = selected_keys(work.state, (s.key for s in work.images.selectors), updates)
+    state = merge(work.state, updates, {*(m.key for m in work.mappings), *selected})
     template = config.path(config.report_template) if config.report_template else None
     report = Pieces(
         lambda: report_pieces(
@@ -187,8 +187,9 @@ def _run_job(
     for failure in selector_failures:
         warn(f"{failure.source}: {failure.error}")
     if options.dry_run:
-        if plan:  # one write: a re-sync of a long list plans every line
-            log("\n".join(f"would sync {m.entry.key} -> {m.destination}" for m in plan))
+        for start in range(0, len(plan), 1000):  # a re-sync of a long list plans every line
+            chunk = plan[start : start + 1000]
+            log("\n".join([f"would sync {m.key} -> {m.destination}" for m in chunk]))
         _show_changes(config, render_files(config, prefix, {}, work), log)
         return 1 if work.problems or selector_failures else 0
     from syncer.runner import run_sync  # the HTTP client: not for a dry run

@@ -11,6 +11,7 @@ from typing import NamedTuple
 from syncer.companions import summary
 from syncer.errors import SyncerError
 from syncer.imagelist import Mapping
+from syncer.reference import Reference
 from syncer.results import ImageResult, Status
 from syncer.state import ImageState, State
 
@@ -19,7 +20,7 @@ TEMPLATE = "MAPPING.md.j2"
 
 class Row(NamedTuple):  # a NamedTuple: built once an image, 0.4 µs against 2 µs frozen
     source: str
-    destination: str
+    target: Reference | str  # where it is mirrored (made a string when shown: see destination)
     platforms: tuple[str, ...]
     digest: str | None
     commit: str | None
@@ -28,6 +29,10 @@ class Row(NamedTuple):  # a NamedTuple: built once an image, 0.4 µs against 2 �
     drift: str | None = None
     selected_by: str | None = None  # the tag selector line that chose it
     copied_at: str | None = None  # UTC date its current digest was first recorded
+
+    @property
+    def destination(self) -> str:
+        return str(self.target)
 
     @property
     def registry(self) -> str:
@@ -100,7 +105,7 @@ def _trust(known: ImageState) -> str:
     return "; ".join(p for p in parts if p)
 
 
-def _row(source: str, destination: str, known: ImageState | None) -> Row:
+def _row(source: str, destination: Reference | str, known: ImageState | None) -> Row:
     if known is None:
         return Row(source, destination, (), None, None, "pending")
     return Row(
@@ -120,7 +125,7 @@ def _row(source: str, destination: str, known: ImageState | None) -> Row:
 def rows(mappings: Sequence[Mapping], state: State, selected: Iterable[str] = ()) -> list[Row]:
     """One row an image of the list, and one an image a tag selector chose (from the state)."""
     get = state.get
-    table = {m.key: _row(m.key, str(m.destination), get(m.key)) for m in mappings}
+    table = {m.key: _row(m.key, m.destination, get(m.key)) for m in mappings}
     for key in selected:
         if key not in table and key in state:
             table[key] = _row(key, state[key].destination, state[key])

@@ -113,17 +113,29 @@ def unselected(state: State, selector_key: str, chosen: Iterable[str]) -> State:
     }
 
 
-def selected_keys(state: State, selector_keys: Iterable[str]) -> list[str]:
-    """The state's images chosen by these selectors (and their own failure rows)."""
+def selected_keys(
+    state: State, selector_keys: Iterable[str], updates: State | None = None
+) -> list[str]:
+    """The images of `state` with `updates` on top chosen by these selectors (and their own
+    failure rows)."""
     wanted = set(selector_keys)
-    return sorted(key for key, entry in state.items() if entry.selected_by in wanted)
+    if not wanted:
+        return []
+    updates = updates or {}
+    chosen = {key for key, entry in updates.items() if entry.selected_by in wanted}
+    chosen.update(
+        key for key, entry in state.items() if key not in updates and entry.selected_by in wanted
+    )
+    return sorted(chosen)
 
 
 def merge(state: State, updates: State, keep: Iterable[str]) -> State:
-    """`state` with `updates` on top, limited to the images in `keep` (the current list)."""
-    wanted = set(keep)
-    merged = {**state, **updates}
-    return {key: value for key, value in merged.items() if key in wanted}
+    """`state` with `updates` on top, limited to the images in `keep` (the current list).
+    Built in one pass: the state of a long list is not copied twice."""
+    wanted = keep if isinstance(keep, set | frozenset) else set(keep)
+    merged = {key: value for key, value in state.items() if key in wanted}
+    merged.update((key, value) for key, value in updates.items() if key in wanted)
+    return merged
 
 
 def needs_work(state: State, mappings: Sequence[tuple[str, str]]) -> set[str]:

@@ -14,7 +14,7 @@ def test_bench_writes_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     subprocess.run(
         [sys.executable, "bench/run.py", "--images", "3", "--rounds", "1", "--latency-ms", "1",
-         "--scale-lines", "50", "--json", str(out)],
+         "--scale-lines", "50", "--scale-base-lines", "20", "--json", str(out)],
         cwd=Path(__file__).parent.parent, check=True, capture_output=True, timeout=300,
     )  # fmt: skip
     data = json.loads(out.read_text())
@@ -29,5 +29,6 @@ def test_bench_writes_every_figure(tmp_path: Path) -> None:
     assert (
         data["noop_resync"]["source_manifest_heads"] <= 3 + 2 * data["parameters"]["signed_images"]
     )
-    assert set(data["scale"]) >= {"seconds", "peak_rss_mb"}
+    for key in ("scale", "scale_10k"):
+        assert set(data[key]) >= {"seconds", "peak_rss_mb", "check_s", "diff_s", "dry_run_s"}
     assert data["parameters"]["images"] == 3
