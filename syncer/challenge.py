@@ -10,9 +10,8 @@ from __future__ import annotations
 import base64
 import re
 
-import httpx
-
 from syncer.auth import Credentials
+from syncer.http import Client, HTTPError
 
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
@@ -31,7 +30,7 @@ def authorization(
     header: str,
     scope: str,
     credentials: Credentials | None,
-    client: httpx.Client,
+    client: Client,
     timeout: float,
 ) -> str | None:
     """The Authorization value that answers the challenge in `header`, or None."""
@@ -45,7 +44,7 @@ def authorization(
 
 
 def fetch_token(
-    client: httpx.Client,
+    client: Client,
     params: dict[str, str],
     scope: str,
     credentials: Credentials | None,
@@ -60,7 +59,7 @@ def fetch_token(
         else:
             headers = {"Authorization": "Basic " + basic(credentials)} if credentials else {}
             response = client.get(params["realm"], params=query, headers=headers, timeout=timeout)
-    except httpx.HTTPError:
+    except HTTPError:
         return None
     if response.status_code != 200:
         return None

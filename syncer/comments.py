@@ -5,12 +5,12 @@ The comment carries a marker; a later run edits it instead of adding another.
 
 from __future__ import annotations
 
+import json
 from typing import Any
-
-import httpx
 
 from syncer.ci import CiContext
 from syncer.errors import SyncerError
+from syncer.http import Client, HTTPError, Response
 from syncer.plan import MARKER
 
 
@@ -36,22 +36,28 @@ def upsert_comment(ci: CiContext, body: str, *, timeout: float = 30.0) -> str:
     endpoints = _gitlab if ci.provider == "gitlab" else _github
     headers, collection, item = endpoints(ci, ci.comment_token)
     update = "PUT" if ci.provider == "gitlab" else "PATCH"
+    client = Client(timeout=timeout)
+    payload = json.dumps({"body": body}).encode()
+    sending = {**headers, "Content-Type": "application/json"}
     try:
-        with httpx.Client(headers=headers, timeout=timeout) as client:
-            listing = client.get(collection, params={"per_page": 100})
-            listing.raise_for_status()
-            existing = [c for c in listing.json() if MARKER in str(_body(c))]
-            if existing:
-                client.request(
-                    update, item.format(id=existing[0]["id"]), json={"body": body}
-                ).raise_for_status()
-                return "updated"
-            client.post(collection, json={"body": body}).raise_for_status()
-            return "created"
-    except httpx.HTTPStatusError as exc:
-        raise CommentError(f"posting the plan comment: HTTP {exc.response.status_code}") from None
-    except (httpx.HTTPError, ValueError) as exc:
+        listing = _ok(client.get(collection, params={"per_page": "100"}, headers=headers))
+        existing = [c for c in listing.json() if MARKER in str(_body(c))]
+        if existing:
+            target = item.format(id=existing[0]["id"])
+            _ok(client.request(update, target, headers=sending, content=payload))
+            return "updated"
+        _ok(client.request("POST", collection, headers=sending, content=payload))
+        return "created"
+    except (HTTPError, ValueError) as exc:
         raise CommentError(f"posting the plan comment: {exc.__class__.__name__}") from None
+    finally:
+        client.close()
+
+
+def _ok(response: Response) -> Response:
+    if response.status_code >= 400:
+        raise CommentError(f"posting the plan comment: HTTP {response.status_code}")
+    return response
 
 
 def _body(comment: Any) -> object:

@@ -21,8 +21,7 @@ from syncer.skopeo import SkopeoOptions, classify_failure, run_copy
 from syncer.taglist import TagLists
 
 if TYPE_CHECKING:  # the report uses the pure helpers here without the HTTP client
-    import httpx
-
+    from syncer.http import Response
     from syncer.pull_sources import Endpoint
     from syncer.registry import Manifest, RegistryClient
 
@@ -94,6 +93,13 @@ class Companions:
     def tags(self, endpoint: Endpoint) -> list[str] | None:
         return self.tag_lists.of(endpoint)[0]
 
+    def prefetch(self, mapping: Mapping) -> None:
+        """The tag list where skopeo will most likely read the image (its first endpoint),
+        asked while the image itself is checked."""
+        endpoints = self.client.source_endpoints(mapping.source)
+        if endpoints:
+            self.tag_lists.of(endpoints[0])
+
     def _by_api(self, endpoint: Endpoint, subjects: list[str]) -> list[Companion]:
         """Referrers through the OCI 1.1 API; a registry without it is asked once a run."""
         key = endpoint.host
@@ -115,11 +121,20 @@ class Companions:
             found += [Companion(REFERRER, None, str(d["digest"])) for d in listed if isinstance(d, dict) and "digest" in d]  # fmt: skip
         return found
 
+    def _offers_api(self, endpoint: Endpoint, subject: str) -> bool:
+        """Whether the registry answers the referrers API, asked once a run: the first image
+        asks (with its own digest), the others wait for that answer."""
+        if endpoint.host not in self._api:
+            with self._probe_lock(endpoint.host):
+                if endpoint.host not in self._api:
+                    self._ask(endpoint, subject)
+        return self._api.get(endpoint.host, False)
+
     def _probe_lock(self, host: str) -> threading.Lock:
         with self._lock:
             return self._probe_locks.setdefault(host, threading.Lock())
 
-    def _ask(self, endpoint: Endpoint, subject: str) -> httpx.Response | None:
+    def _ask(self, endpoint: Endpoint, subject: str) -> Response | None:
         """The referrers of `subject`, or None (and the registry remembered as without the
         API when it answers anything but 200)."""
         response = self.client.get(endpoint, f"referrers/{subject}")
@@ -137,18 +152,33 @@ class Companions:
         tags = self.tags(endpoint)
         if tags is None:
             return None
-        if not any(t.startswith("sha256-") for t in tags) and self._api.get(endpoint.host) is False:
-            return []  # nothing here can be a companion: no need to read the manifests
+        marked = {t.partition(".")[0] for t in tags if t.startswith("sha256-")}
+        if not self._offers_api(endpoint, found[1]) and marked <= {subject_tag(found[1])}:
+            # Without the referrers API only tags can name companions, and none names
+            # anything but the index: its platforms' manifests need not be read.
+            return in_tags(tags, [found[1]])
         digests = subjects()
         return in_tags(tags, digests) + self._by_api(endpoint, digests)
 
     def mirror(self, mapping: Mapping, companions: list[Companion], timeout: float) -> str | None:
         """Copy the companions not yet at the destination; the first failure, or None."""
-        for companion in companions:
-            source = _at(mapping.source, companion)
-            destination = _at(mapping.destination, companion)
-            wanted = companion.digest or self.client.source_digest(source)
-            if wanted is not None and self.client.destination_digest(destination) == wanted:
+        # Every companion's two digests asked at once: a signed image's no-op re-sync is one
+        # round trip here, not one a companion and side.
+        sides = [(_at(mapping.source, c), _at(mapping.destination, c)) for c in companions]
+        asked = self.client.at_once(
+            *(
+                call
+                for companion, (source, destination) in zip(companions, sides, strict=True)
+                for call in (
+                    lambda c=companion, s=source: c.digest or self.client.source_digest(s),
+                    lambda d=destination: self.client.destination_digest(d),
+                )
+            )
+        )
+        for n, companion in enumerate(companions):
+            source, destination = sides[n]
+            wanted, present = asked[2 * n], asked[2 * n + 1]
+            if wanted is not None and present == wanted:
                 continue
             if companion.kind == REFERRERS:
                 problem = self._copy_index(source, destination, wanted, timeout)

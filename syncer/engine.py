@@ -62,14 +62,25 @@ class Copier:
         user declared immutable (`immutable_tags`) and the destination has it.
         """
         source = mapping.source
-        at_destination = self.client.destination_digest(mapping.destination)
+        pinned = source.digest is not None or bool(
+            self.immutable_tags and source.tag and self.immutable_tags.search(source.tag)
+        )
+        if pinned:
+            at_destination = self.client.destination_digest(mapping.destination)
+            if at_destination is None:
+                return Check(None, None)
+            return Check(at_destination, source.digest or at_destination, asked_source=False)
+        # Both sides at once (and the source's tag list, for its companions): one round trip
+        # where there were three. The source's HEAD is asked even when the destination turns
+        # out empty; skopeo reads it then anyway, and HEADs cost no pull quota.
+        at_destination, at_source, *_ = self.client.at_once(
+            lambda: self.client.destination_digest(mapping.destination),
+            lambda: self.client.source_digest(source),
+            *self.trust.prefetch(mapping),
+        )
         if at_destination is None:
             return Check(None, None)
-        if source.digest is not None:
-            return Check(at_destination, source.digest, asked_source=False)
-        if self.immutable_tags and source.tag and self.immutable_tags.search(source.tag):
-            return Check(at_destination, at_destination, asked_source=False)
-        return Check(at_destination, self.client.source_digest(source))
+        return Check(at_destination, at_source)
 
     def current_digest(self, mapping: Mapping) -> str | None:
         """The destination's digest when it already holds the source's manifest, else None."""

@@ -14,14 +14,14 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from syncer.auth import DockerAuth
 from syncer.challenge import authorization
+from syncer.http import Client, HTTPError, Response
 from syncer.pull_sources import Endpoint, RegistriesConf
 from syncer.reference import Reference
 from syncer.registries_conf import RegistriesConfError
@@ -60,13 +60,14 @@ class RegistryClient:
         self.throttle = Throttle(log)
         self.max_tries = max_tries
         self._timeout = timeout
-        self._clients: dict[bool, httpx.Client] = {}  # by "verify TLS", made when first needed
+        self._clients: dict[bool, Client] = {}  # by "verify TLS", made when first needed
         self._tokens: dict[tuple[str, str], str] = {}
         self._schemes: dict[str, str | None] = {}  # None: could not be reached
         self._host_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._local = threading.local()  # per thread: the deadline of the image it works on
         self._serving: dict[str, tuple[Endpoint, str]] = {}  # by source reference, this run
+        self._pool: ThreadPoolExecutor | None = None  # for at_once, made when first needed
 
     @contextmanager
     def deadline(self, when: float) -> Iterator[None]:
@@ -87,17 +88,35 @@ class RegistryClient:
         return min(self._timeout, left) if left > 0 else None
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
         for client in self._clients.values():
             client.close()
 
-    def _client(self, *, verify: bool) -> httpx.Client:
+    def at_once(self, *calls: Callable[[], Any]) -> list[Any]:
+        """Independent requests of one image made together, so their round trips overlap,
+        within the calling thread's deadline. Each call must be one request or a chain of
+        them, never another `at_once` (the pool's threads would wait on themselves)."""
+        if len(calls) < 2:
+            return [call() for call in calls]
+        deadline = getattr(self._local, "deadline", None)
+
+        def under_deadline(call: Callable[[], Any]) -> Any:
+            self._local.deadline = deadline
+            return call()
+
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="ask")
+            pool = self._pool
+        futures = [pool.submit(under_deadline, call) for call in calls[1:]]
+        return [calls[0](), *(future.result() for future in futures)]
+
+    def _client(self, *, verify: bool) -> Client:
         with self._lock:
             if verify not in self._clients:
-                limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
                 # verify=False only for hosts named insecure (or insecure in registries.conf).
-                self._clients[verify] = httpx.Client(
-                    timeout=self._timeout, limits=limits, verify=verify
-                )
+                self._clients[verify] = Client(timeout=self._timeout, verify=verify)
             return self._clients[verify]
 
     def _host_lock(self, host: str) -> threading.Lock:
@@ -186,7 +205,7 @@ class RegistryClient:
         digest = response.headers.get("docker-content-digest")
         return digest if digest and digest.startswith("sha256:") else None
 
-    def get(self, endpoint: Endpoint, suffix: str) -> httpx.Response | None:
+    def get(self, endpoint: Endpoint, suffix: str) -> Response | None:
         """GET `/v2/<path>/<suffix>` with auth and back-off; None when it cannot be reached."""
         return self._send("GET", endpoint, suffix)
 
@@ -201,17 +220,20 @@ class RegistryClient:
         endpoint: Endpoint,
         suffix: str,
         content: tuple[bytes, str] | None = None,
-    ) -> httpx.Response | None:
+    ) -> Response | None:
         """One request with auth and rate-limit handling; None when the host cannot be reached."""
         host = _API_HOSTS.get(endpoint.host, endpoint.host)
         scope = f"repository:{endpoint.path}:{'pull,push' if content else 'pull'}"
         url_path = f"/v2/{endpoint.path}/{suffix}"
         for attempt in range(self.max_tries):
             self.throttle.wait()
+            sent = self._tokens.get((host, scope))
             response = self._request(method, endpoint, host, url_path, scope, content)
             if response is None:
                 return None
-            if response.status_code == 401 and self._authorize(endpoint, host, scope, response):
+            if response.status_code == 401 and self._authorize(
+                endpoint, host, scope, response, sent
+            ):
                 response = self._request(method, endpoint, host, url_path, scope, content)
                 if response is None:
                     return None
@@ -229,7 +251,7 @@ class RegistryClient:
         path: str,
         scope: str,
         content: tuple[bytes, str] | None = None,
-    ) -> httpx.Response | None:
+    ) -> Response | None:
         headers = {"Accept": ", ".join(MANIFEST_TYPES)}
         if content:
             headers["Content-Type"] = content[1]
@@ -252,14 +274,14 @@ class RegistryClient:
 
     def _try(
         self,
-        client: httpx.Client,
+        client: Client,
         method: str,
         schemes: list[str],
         host: str,
         path: str,
         headers: dict[str, str],
         content: tuple[bytes, str] | None = None,
-    ) -> httpx.Response | None:
+    ) -> Response | None:
         for scheme in schemes:
             timeout = self._time_left()
             if timeout is None:  # this image's time is up: cannot tell (the host is not blamed)
@@ -272,7 +294,7 @@ class RegistryClient:
                     timeout=timeout,
                     content=content[0] if content else None,
                 )
-            except httpx.HTTPError:
+            except HTTPError:
                 continue
             self._schemes[host] = scheme
             return response
@@ -280,9 +302,11 @@ class RegistryClient:
         return None
 
     def _authorize(
-        self, endpoint: Endpoint, host: str, scope: str, response: httpx.Response
+        self, endpoint: Endpoint, host: str, scope: str, response: Response, sent: str | None
     ) -> bool:
-        """Answer a 401's challenge; True when there is a new Authorization to try."""
+        """Answer a 401's challenge; True when there is an Authorization to try other than
+        the one `sent` with the refused request (another thread may have fetched the same
+        token meanwhile: that one is still new to this request)."""
         value = authorization(
             response.headers.get("www-authenticate", ""),
             scope,
@@ -290,7 +314,7 @@ class RegistryClient:
             self._client(verify=True),
             self._time_left() or 0.001,
         )
-        if value is None or self._tokens.get((host, scope)) == value:
+        if value is None or value == sent:
             return False  # nothing to answer with, or the same was refused already: no loop
         self._tokens[(host, scope)] = value
         return True

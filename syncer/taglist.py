@@ -31,6 +31,7 @@ class TagLists:
     def __init__(self, client: RegistryClient):
         self.client = client
         self._lists: dict[str, tuple[list[str] | None, str]] = {}
+        self._asking: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def of(self, endpoint: Endpoint) -> tuple[list[str] | None, str]:
@@ -38,8 +39,14 @@ class TagLists:
         None and why not; remembered for the run (one tag list per repository)."""
         key = f"{endpoint.host}/{endpoint.path}"
         with self._lock:
-            if key in self._lists:
-                return self._lists[key]
+            asking = self._asking.setdefault(key, threading.Lock())
+        with asking:  # a list already being asked (a prefetch) is waited for, not asked again
+            with self._lock:
+                if key in self._lists:
+                    return self._lists[key]
+            return self._list(endpoint, key)
+
+    def _list(self, endpoint: Endpoint, key: str) -> tuple[list[str] | None, str]:
         tags: list[str] = []
         page: str | None = f"tags/list?n={_PAGE}"
         answer: tuple[list[str] | None, str] = (tags, "")

@@ -7,8 +7,11 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:
+    from syncer.http import Response
+
 
 Log = Callable[[str], None]
 
@@ -38,7 +41,7 @@ class Throttle:
         self.log(f"rate limited by {host}: waiting {delay:.1f}s ({why})")
 
 
-def retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: Response) -> float | None:
     """Seconds to wait from Retry-After (seconds or HTTP date) or a ratelimit-reset header."""
     value = response.headers.get("retry-after") or response.headers.get("ratelimit-reset")
     if not value:
@@ -52,7 +55,7 @@ def retry_after(response: httpx.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def is_rate_limited(response: httpx.Response) -> bool:
+def is_rate_limited(response: Response) -> bool:
     return response.status_code == 429 or (
         response.status_code in (403, 503) and b"toomanyrequests" in response.content
     )

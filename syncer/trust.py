@@ -7,6 +7,7 @@ destination still holds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from syncer.companions import Companions, subjects_of
@@ -54,6 +55,11 @@ class Trust:
         endpoint, digest = found
         why = verify(self.client, endpoint, mapping.source, digest, rule)
         return (digest, "") if why is None else (None, why)
+
+    def prefetch(self, mapping: Mapping) -> list[Callable[[], object]]:
+        """Requests worth making while the image is checked: its repository's tag list."""
+        companions = self.companions
+        return [] if companions is None else [lambda: companions.prefetch(mapping)]
 
     def mirror_companions(
         self, mapping: Mapping, timeout: float

@@ -3,11 +3,11 @@ import json
 import os
 from pathlib import Path
 
-import httpx
 import pytest
 
 from syncer.auth import AuthFile, DockerAuth
 from syncer.errors import UsageError
+from syncer.http import response
 from syncer.pull_sources import Endpoint, RegistriesConf
 from syncer.reference import parse_normalized
 from syncer.throttle import retry_after
@@ -107,7 +107,7 @@ def test_unreadable_auth_file_is_a_usage_error(tmp_path: Path) -> None:
     ],
 )
 def test_retry_after(headers: dict[str, str], seconds: float | None) -> None:
-    assert retry_after(httpx.Response(429, headers=headers)) == seconds
+    assert retry_after(response(429, headers)) == seconds
 
 
 def test_credential_helper_is_asked_over_stdin(

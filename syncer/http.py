@@ -1,0 +1,167 @@
+"""The HTTP client of the registry questions, on the standard library's http.client.
+
+Connections are kept alive per thread and per host (a re-sync asks each registry hundreds of
+small questions), TLS is verified unless the caller says otherwise, redirects are not followed
+(the caller decides), and the environment's proxies are used as skopeo and curl use them
+(`https_proxy`, `http_proxy`, `no_proxy`, upper or lower case). httpx did the same at about
+90 ms of import and 0.8 ms of CPU a request, against 0.3 ms here: most of a no-op re-sync.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+import threading
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.message import Message
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+_RETRIED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+class HTTPError(Exception):
+    """The request got no HTTP answer: no route, refused, reset, timed out, bad TLS."""
+
+
+@dataclass(frozen=True)
+class Response:
+    status_code: int
+    headers: Message = field(default_factory=Message)  # case-insensitive .get()
+    content: bytes = b""
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+def _headers(items: Mapping[str, str]) -> Message:
+    message = Message()
+    for name, value in items.items():
+        message[name] = value
+    return message
+
+
+def response(
+    status: int, headers: Mapping[str, str] | None = None, content: bytes = b""
+) -> Response:
+    """A Response made by hand (tests of what reads one)."""
+    return Response(status, _headers(headers or {}), content)
+
+
+class Client:
+    def __init__(self, *, verify: bool = True, timeout: float = 15.0) -> None:
+        self.timeout = timeout
+        self._context = ssl.create_default_context()
+        if not verify:  # only for hosts named insecure (insecure_registries, registries.conf)
+            self._context.check_hostname = False
+            self._context.verify_mode = ssl.CERT_NONE
+        self._local = threading.local()
+        self._all: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+        self._proxies = urllib.request.getproxies()
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._all = self._all, []
+        for connection in connections:
+            connection.close()
+
+    def get(self, url: str, *, params: Mapping[str, str] | None = None, **kwargs: Any) -> Response:
+        if params:
+            url += ("&" if "?" in url else "?") + urlencode(params)
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, *, data: Mapping[str, str], **kwargs: Any) -> Response:
+        headers = {**kwargs.pop("headers", {}), "Content-Type": "application/x-www-form-urlencoded"}
+        return self.request(
+            "POST", url, headers=headers, content=urlencode(data).encode(), **kwargs
+        )
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        timeout: float | None = None,
+    ) -> Response:
+        parts = urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        for reused in (True, False):
+            connection, fresh, via_proxy = self._connection(parts.scheme, parts.netloc, reused)
+            try:
+                connection.timeout = timeout or self.timeout
+                if connection.sock is not None:
+                    connection.sock.settimeout(connection.timeout)
+                connection.request(
+                    method, url if via_proxy else target, content, dict(headers or {})
+                )
+                answer = connection.getresponse()
+                body = answer.read()
+            except _RETRIED as exc:
+                self._drop(parts.scheme, parts.netloc, connection)
+                if fresh:  # a kept-alive connection the server had closed: once more, anew
+                    raise HTTPError(f"{parts.netloc}: {exc}") from None
+                continue
+            except (OSError, http.client.HTTPException, ValueError) as exc:
+                self._drop(parts.scheme, parts.netloc, connection)
+                raise HTTPError(f"{parts.netloc}: {exc}") from None
+            if answer.will_close:
+                self._drop(parts.scheme, parts.netloc, connection)
+            return Response(answer.status, answer.headers, body)
+        raise HTTPError(f"{parts.netloc}: connection closed")  # not reached: fresh raises
+
+    def _connection(
+        self, scheme: str, netloc: str, reuse: bool
+    ) -> tuple[http.client.HTTPConnection, bool, bool]:
+        """This thread's connection to `netloc` (made when there is none or `reuse` is
+        False), whether it is fresh, and whether it speaks to a proxy with full URLs."""
+        pool: dict[tuple[str, str], http.client.HTTPConnection] = self._local.__dict__.setdefault(
+            "pool", {}
+        )
+        key = (scheme, netloc)
+        proxy = self._proxy_for(scheme, netloc)
+        if reuse and key in pool:
+            return pool[key], False, proxy is not None and scheme == "http"
+        connection = self._connect(scheme, netloc, proxy)
+        pool[key] = connection
+        with self._lock:
+            self._all.append(connection)
+        return connection, True, proxy is not None and scheme == "http"
+
+    def _connect(self, scheme: str, netloc: str, proxy: str | None) -> http.client.HTTPConnection:
+        if scheme not in ("http", "https"):
+            raise HTTPError(f"{netloc}: unsupported scheme {scheme!r}")
+        if proxy is None:
+            if scheme == "https":
+                return http.client.HTTPSConnection(
+                    netloc, timeout=self.timeout, context=self._context
+                )
+            return http.client.HTTPConnection(netloc, timeout=self.timeout)
+        hop = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        if scheme == "http":  # plain HTTP goes to the proxy with the full URL
+            return http.client.HTTPConnection(hop.netloc, timeout=self.timeout)
+        connection = http.client.HTTPSConnection(
+            hop.netloc, timeout=self.timeout, context=self._context
+        )
+        connection.set_tunnel(netloc)  # CONNECT, then TLS with the registry itself
+        return connection
+
+    def _proxy_for(self, scheme: str, netloc: str) -> str | None:
+        proxy = self._proxies.get(scheme) or self._proxies.get("all")
+        if not proxy or urllib.request.proxy_bypass(netloc.rpartition("@")[2]):
+            return None
+        return proxy
+
+    def _drop(self, scheme: str, netloc: str, connection: http.client.HTTPConnection) -> None:
+        pool = self._local.__dict__.get("pool", {})
+        if pool.get((scheme, netloc)) is connection:
+            del pool[(scheme, netloc)]
+        connection.close()
+        with self._lock:
+            if connection in self._all:
+                self._all.remove(connection)
