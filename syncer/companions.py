@@ -2,8 +2,8 @@
 
 Found at the source with one tag list per repository (cosign's `sha256-<hex>.sig|.att|.sbom`
 tags and the referrers tag schema `sha256-<hex>`) and, where the source offers it, the OCI 1.1
-referrers API; copied with `skopeo copy --all --preserve-digests` to the same tags (referrers
-found by the API alone: by digest). A companion already at the destination with the source's
+referrers API; copied to the same tags (referrers found by the API alone: by digest), by the
+registry client when small (artifacts.py), else with `skopeo copy --all --preserve-digests`. A companion already at the destination with the source's
 digest is not copied again: a no-op re-sync costs HEAD requests and tag lists, no manifest GET.
 """
 
@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from syncer.artifacts import NotSmall, copy_small
 from syncer.imagelist import Mapping
 from syncer.reference import Reference
 from syncer.skopeo import SkopeoOptions, classify_failure, run_copy
@@ -218,6 +219,10 @@ class Companions:
     def _copy(
         self, source: Reference, destination: Reference, wanted: str | None, timeout: float
     ) -> str | None:
+        try:
+            return copy_small(self.client, source, destination, wanted)
+        except NotSmall:
+            pass  # skopeo copies it, and says why when it cannot
         done, copied = run_copy(source, destination, self.options, timeout)
         if not done.ok:
             reason, error = classify_failure(done.stderr, timed_out=done.timed_out)

@@ -1,40 +1,25 @@
-"""A small read-only registry client: manifest digests with HEAD, before anything is copied.
-
-HEAD requests do not count against Docker Hub's pull limit; GETs of manifests do. This client
-speaks the distribution token flow (anonymous and with credentials from the docker config
-file), follows the mirrors of registries.conf so it asks the host skopeo will read from, and
-backs off on HTTP 429 for the whole run. Whenever it cannot tell, it says so (None): the caller
-then copies, never skips on doubt.
+"""The questions syncer asks registries, before and after a copy: digests with HEAD (no pull
+quota at Docker Hub, where a manifest GET costs one), manifests and blobs where skopeo reads
+and writes them (the mirrors of registries.conf first), and the one write of its own (a
+referrers index, byte for byte). The session under it answers 401s, backs off on 429s and says
+"cannot tell" (None) rather than guess: callers then copy, never skip on doubt.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode, urljoin, urlsplit
 
-from syncer.auth import DockerAuth
-from syncer.challenge import authorization
-from syncer.http import Client, HTTPError, Response
-from syncer.pull_sources import Endpoint, RegistriesConf
+from syncer.http import HTTPError, Response
+from syncer.pull_sources import Endpoint
 from syncer.reference import Reference
 from syncer.registries_conf import RegistriesConfError
-from syncer.throttle import Throttle, is_rate_limited, retry_after
+from syncer.session import MANIFEST_TYPES, Session
 
-MANIFEST_TYPES = (
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-)
-_API_HOSTS = {"docker.io": "registry-1.docker.io"}
-Log = Callable[[str], None]
+__all__ = ["MANIFEST_TYPES", "Manifest", "RegistryClient"]
 
 
 @dataclass(frozen=True)
@@ -44,84 +29,8 @@ class Manifest:
     raw: bytes = b""
 
 
-class RegistryClient:
-    def __init__(
-        self,
-        *,
-        auth: DockerAuth,
-        conf: RegistriesConf,
-        insecure_hosts: Iterable[str] = (),
-        log: Log = lambda _: None,
-        timeout: float = 15.0,
-        max_tries: int = 6,
-    ):
-        self.auth, self.conf = auth, conf
-        self.insecure_hosts = {h.lower() for h in insecure_hosts}
-        self.throttle = Throttle(log)
-        self.max_tries = max_tries
-        self._timeout = timeout
-        self._clients: dict[bool, Client] = {}  # by "verify TLS", made when first needed
-        self._tokens: dict[tuple[str, str], str] = {}
-        self._schemes: dict[str, str | None] = {}  # None: could not be reached
-        self._host_locks: dict[str, threading.Lock] = {}
-        self._lock = threading.Lock()
-        self._local = threading.local()  # per thread: the deadline of the image it works on
-        self._serving: dict[str, tuple[Endpoint, str]] = {}  # by source reference, this run
-        self._pool: ThreadPoolExecutor | None = None  # for at_once, made when first needed
-
-    @contextmanager
-    def deadline(self, when: float) -> Iterator[None]:
-        """Requests made by this thread inside the block end by `when` (time.monotonic())."""
-        before = getattr(self._local, "deadline", None)
-        self._local.deadline = when
-        try:
-            yield
-        finally:
-            self._local.deadline = before
-
-    def _time_left(self) -> float | None:
-        """The timeout for the next request; None when this thread's deadline has passed."""
-        deadline = getattr(self._local, "deadline", None)
-        if deadline is None:
-            return self._timeout
-        left = deadline - time.monotonic()
-        return min(self._timeout, left) if left > 0 else None
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-        for client in self._clients.values():
-            client.close()
-
-    def at_once(self, *calls: Callable[[], Any]) -> list[Any]:
-        """Independent requests of one image made together, so their round trips overlap,
-        within the calling thread's deadline. Each call must be one request or a chain of
-        them, never another `at_once` (the pool's threads would wait on themselves)."""
-        if len(calls) < 2:
-            return [call() for call in calls]
-        deadline = getattr(self._local, "deadline", None)
-
-        def under_deadline(call: Callable[[], Any]) -> Any:
-            self._local.deadline = deadline
-            return call()
-
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="ask")
-            pool = self._pool
-        futures = [pool.submit(under_deadline, call) for call in calls[1:]]
-        return [calls[0](), *(future.result() for future in futures)]
-
-    def _client(self, *, verify: bool) -> Client:
-        with self._lock:
-            if verify not in self._clients:
-                # verify=False only for hosts named insecure (or insecure in registries.conf).
-                self._clients[verify] = Client(timeout=self._timeout, verify=verify)
-            return self._clients[verify]
-
-    def _host_lock(self, host: str) -> threading.Lock:
-        with self._lock:
-            return self._host_locks.setdefault(host, threading.Lock())
+class RegistryClient(Session):
+    """The questions syncer asks registries: digests (HEAD), manifests, blobs."""
 
     # Public questions -------------------------------------------------------------------
     def destination_endpoint(self, ref: Reference) -> Endpoint | None:
@@ -178,7 +87,7 @@ class RegistryClient:
         response = self.get(endpoint, f"manifests/{reference}")
         if response is None or response.status_code != 200:
             return None
-        digest = "sha256:" + hashlib.sha256(response.content).hexdigest()
+        digest = _digest_of(response.content)
         try:
             body = json.loads(response.content)
         except ValueError:
@@ -196,7 +105,7 @@ class RegistryClient:
             return None
         return data if isinstance(data, dict) else None
 
-    # HTTP ------------------------------------------------------------------------------------
+    # Requests ----------------------------------------------------------------------------------
     def head(self, endpoint: Endpoint, reference: str) -> str | None:
         """The manifest digest of `reference` at `endpoint` (None: absent or cannot tell)."""
         response = self._send("HEAD", endpoint, f"manifests/{reference}")
@@ -209,115 +118,50 @@ class RegistryClient:
         """GET `/v2/<path>/<suffix>` with auth and back-off; None when it cannot be reached."""
         return self._send("GET", endpoint, suffix)
 
+    def blob_exists(self, endpoint: Endpoint, digest: str) -> bool | None:
+        """Whether the repository holds the blob (None: cannot tell)."""
+        response = self._send("HEAD", endpoint, f"blobs/{digest}")
+        if response is None or response.status_code not in (200, 404):
+            return None
+        return response.status_code == 200
+
+    def blob(self, endpoint: Endpoint, digest: str) -> bytes | None:
+        """A blob's bytes, following a redirect to storage (Docker Hub, S3 behind Harbor);
+        None when it cannot be read or its bytes do not have its digest."""
+        response = self._send("GET", endpoint, f"blobs/{digest}")
+        if response is not None and response.status_code in (301, 302, 303, 307, 308):
+            location = response.headers.get("location", "")
+            client = self._client(verify=not endpoint.insecure)
+            try:  # no Authorization to another host: the URL carries its own signature
+                response = client.get(location, timeout=self._time_left() or 0.001)
+            except HTTPError:
+                return None
+        if response is None or response.status_code != 200:
+            return None
+        return response.content if _digest_of(response.content) == digest else None
+
+    def upload_blob(self, endpoint: Endpoint, digest: str, data: bytes) -> bool:
+        """A monolithic upload (POST, then one PUT with the bytes): True when stored."""
+        started = self._send("POST", endpoint, "blobs/uploads/", push=True)
+        location = started.headers.get("location", "") if started is not None else ""
+        if started is None or started.status_code != 202 or not location:
+            return False
+        parts = urlsplit(urljoin(f"/v2/{endpoint.path}/blobs/uploads/", location))
+        if parts.netloc and parts.netloc.lower() != endpoint.host.lower():
+            return False  # an upload elsewhere: not this client's to follow (skopeo copies)
+        query = f"{parts.query}&" if parts.query else ""
+        target = f"{parts.path}?{query}{urlencode({'digest': digest})}"
+        done = self._send("PUT", endpoint, target, (data, "application/octet-stream"))
+        return done is not None and done.status_code in (201, 204)
+
     def put_manifest(self, endpoint: Endpoint, reference: str, raw: bytes, media_type: str) -> bool:
         """Write a manifest byte for byte (an index whose children are already there)."""
         response = self._send("PUT", endpoint, f"manifests/{reference}", (raw, media_type))
         return response is not None and response.status_code in (200, 201)
 
-    def _send(
-        self,
-        method: str,
-        endpoint: Endpoint,
-        suffix: str,
-        content: tuple[bytes, str] | None = None,
-    ) -> Response | None:
-        """One request with auth and rate-limit handling; None when the host cannot be reached."""
-        host = _API_HOSTS.get(endpoint.host, endpoint.host)
-        scope = f"repository:{endpoint.path}:{'pull,push' if content else 'pull'}"
-        url_path = f"/v2/{endpoint.path}/{suffix}"
-        for attempt in range(self.max_tries):
-            self.throttle.wait()
-            sent = self._tokens.get((host, scope))
-            response = self._request(method, endpoint, host, url_path, scope, content)
-            if response is None:
-                return None
-            if response.status_code == 401 and self._authorize(
-                endpoint, host, scope, response, sent
-            ):
-                response = self._request(method, endpoint, host, url_path, scope, content)
-                if response is None:
-                    return None
-            if is_rate_limited(response):
-                self.throttle.back_off(host, attempt, retry_after(response))
-                continue
-            return response
-        return None
 
-    def _request(
-        self,
-        method: str,
-        endpoint: Endpoint,
-        host: str,
-        path: str,
-        scope: str,
-        content: tuple[bytes, str] | None = None,
-    ) -> Response | None:
-        headers = {"Accept": ", ".join(MANIFEST_TYPES)}
-        if content:
-            headers["Content-Type"] = content[1]
-        token = self._tokens.get((host, scope))
-        if token:
-            headers["Authorization"] = token
-        insecure = endpoint.insecure
-        client = self._client(verify=not insecure)
-        if host not in self._schemes:
-            # The first request to a host finds its scheme (https, then http for an insecure
-            # one, as skopeo does); the others wait for that instead of each trying too.
-            with self._host_lock(host):
-                if host not in self._schemes:
-                    schemes = ["https", "http"] if insecure else ["https"]
-                    return self._try(client, method, schemes, host, path, headers, content)
-        scheme = self._schemes[host]
-        if scheme is None:
-            return None
-        return self._try(client, method, [scheme], host, path, headers, content)
-
-    def _try(
-        self,
-        client: Client,
-        method: str,
-        schemes: list[str],
-        host: str,
-        path: str,
-        headers: dict[str, str],
-        content: tuple[bytes, str] | None = None,
-    ) -> Response | None:
-        for scheme in schemes:
-            timeout = self._time_left()
-            if timeout is None:  # this image's time is up: cannot tell (the host is not blamed)
-                return None
-            try:
-                response = client.request(
-                    method,
-                    f"{scheme}://{host}{path}",
-                    headers=headers,
-                    timeout=timeout,
-                    content=content[0] if content else None,
-                )
-            except HTTPError:
-                continue
-            self._schemes[host] = scheme
-            return response
-        self._schemes.setdefault(host, None)  # never reached: for this run, cannot tell (copy)
-        return None
-
-    def _authorize(
-        self, endpoint: Endpoint, host: str, scope: str, response: Response, sent: str | None
-    ) -> bool:
-        """Answer a 401's challenge; True when there is an Authorization to try other than
-        the one `sent` with the refused request (another thread may have fetched the same
-        token meanwhile: that one is still new to this request)."""
-        value = authorization(
-            response.headers.get("www-authenticate", ""),
-            scope,
-            self.auth.for_reference(endpoint.location),
-            self._client(verify=True),
-            self._time_left() or 0.001,
-        )
-        if value is None or value == sent:
-            return False  # nothing to answer with, or the same was refused already: no loop
-        self._tokens[(host, scope)] = value
-        return True
+def _digest_of(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def _manifest_ref(ref: Reference) -> str:
