@@ -6,7 +6,7 @@ import html
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 from syncer.companions import summary
 from syncer.errors import SyncerError
@@ -122,14 +122,40 @@ def _row(source: str, destination: Reference | str, known: ImageState | None) ->
     )
 
 
-def rows(mappings: Sequence[Mapping], state: State, selected: Iterable[str] = ()) -> list[Row]:
-    """One row an image of the list, and one an image a tag selector chose (from the state)."""
-    get = state.get
-    table = {m.key: _row(m.key, m.destination, get(m.key)) for m in mappings}
+class Rows(Sequence[Row]):
+    """Rows made when asked, in the order of `keys`: a 100,000-image report never holds all
+    its rows at once (they were a tenth of its memory)."""
+
+    def __init__(self, keys: list[str], make: Callable[[str], Row]) -> None:
+        self.keys, self.make = keys, make
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Rows: ...
+
+    def __getitem__(self, index: int | slice) -> Row | Rows:
+        if isinstance(index, slice):
+            return Rows(self.keys[index], self.make)
+        return self.make(self.keys[index])
+
+    def __iter__(self) -> Iterator[Row]:
+        return map(self.make, self.keys)
+
+
+def rows(mappings: Sequence[Mapping], state: State, selected: Iterable[str] = ()) -> Rows:
+    """One row an image of the list, and one an image a tag selector chose (from the state),
+    sorted by source."""
+    where: dict[str, Reference | str] = {m.key: m.destination for m in mappings}
     for key in selected:
-        if key not in table and key in state:
-            table[key] = _row(key, state[key].destination, state[key])
-    return [table[key] for key in sorted(table)]
+        if key not in where and key in state:
+            where[key] = state[key].destination
+    get = state.get
+    return Rows(sorted(where), lambda key: _row(key, where[key], get(key)))
 
 
 def table_line(row: Row, escape: Callable[[object], str] = cell) -> str:
@@ -142,13 +168,24 @@ def table_line(row: Row, escape: Callable[[object], str] = cell) -> str:
     )
 
 
-def _summary(table: list[Row]) -> str:
-    ok = sum(row.status.startswith("mirrored") for row in table)
-    failed = sum(row.status.startswith("FAILED") for row in table)
-    pending = len(table) - ok - failed
-    text = f"{len(table)} images: {ok} mirrored, {failed} failed"
-    drifted = sum(row.drift is not None for row in table)
-    unverified = sum("(unverified)" in row.status for row in table)
+def _summary(keys: Iterable[str], state: State) -> str:
+    """`N images: N mirrored, N failed[, N pending, N drifted, N unverified].`"""
+    total = ok = failed = drifted = unverified = 0
+    for key in keys:
+        known = state.get(key)
+        total += 1
+        if known is None:
+            continue  # pending
+        drifted += known.drift is not None
+        if not known.failed and known.digest is None:
+            continue  # pending, as _status says
+        if known.failed:
+            failed += 1
+            unverified += known.reason == "unverified"
+        else:
+            ok += 1
+    pending = total - ok - failed
+    text = f"{total} images: {ok} mirrored, {failed} failed"
     extra = [f"{pending} pending"] if pending else []
     extra += [f"{drifted} drifted"] if drifted else []
     extra += [f"{unverified} unverified"] if unverified else []
@@ -160,7 +197,7 @@ class TableLines:
     row with its cells cost about 10 µs, a second at 100,000 images) one at a time as the
     template asks (never the whole table as one string); as a string, all of them."""
 
-    def __init__(self, group: list[Row], escape: Callable[[object], str]) -> None:
+    def __init__(self, group: Iterable[Row], escape: Callable[[object], str]) -> None:
         self.group, self.escape = group, escape
 
     def __iter__(self) -> Iterator[str]:
@@ -199,15 +236,16 @@ def report_pieces(
     )
     escape = env.filters["cell"] = _shared_cells()
     table = rows(mappings, state, selected)
-    groups: dict[str, list[Row]] = {}
-    for row in table:
-        groups.setdefault(row.registry, []).append(row)
+    by_registry: dict[str, list[str]] = {}
+    for key in table.keys:
+        by_registry.setdefault(key.partition("/")[0], []).append(key)
+    groups = {registry: Rows(keys, table.make) for registry, keys in by_registry.items()}
     try:
         yield from env.get_template(template.name if template else TEMPLATE).generate(
             rows=table,
             groups=sorted(groups.items()),
             tables={registry: TableLines(group, escape) for registry, group in groups.items()},
-            summary=_summary(table),
+            summary=_summary(table.keys, state),
             prefix=prefix,
             example=table[0].destination if table else f"{prefix}/IMAGE:TAG",
             list_file=list_file,
