@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from syncer.errors import SyncerError
-from syncer.files import Text, WriteError, write_atomic
+from syncer.files import Text, WriteError, holds, write_atomic
 from syncer.git import GitError, Repository
 
 Log = Callable[[str], None]
@@ -90,11 +90,21 @@ def _write_files(root: Path, files: Mapping[str, Text]) -> tuple[list[str], Writ
     written: list[str] = []
     for path, text in files.items():
         try:
-            write_atomic(root / path, text)
+            # A file that holds these bytes already is left alone: no fsync, no new mtime for
+            # git to look at (the usual case of a scheduled re-sync).
+            if not _holds(root / path, text):
+                write_atomic(root / path, text)
         except WriteError as failure:
             return written, failure
         written.append(path)
     return written, None
+
+
+def _holds(path: Path, text: Text) -> bool:
+    try:
+        return holds(path, text)
+    except SyncerError:  # unreadable (a directory in its place...): writing it says why
+        return False
 
 
 def _pending_push(repo: Repository, branch: str | None, files: list[str], log: Log) -> int:
