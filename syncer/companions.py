@@ -13,6 +13,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from threading import Semaphore
 from typing import TYPE_CHECKING
 
 from syncer.artifacts import NotSmall, copy_small
@@ -84,8 +85,12 @@ def summary(kinds: Iterable[str]) -> str:
 class Companions:
     """Finds and copies the companions of images, with one tag list per repository a run."""
 
-    def __init__(self, client: RegistryClient, options: SkopeoOptions):
+    def __init__(
+        self, client: RegistryClient, options: SkopeoOptions, copy_slots: Semaphore | None = None
+    ):
         self.client, self.options = client, options
+        # The images' copy slots: a companion copied by skopeo counts against `concurrency`.
+        self.copy_slots = copy_slots or Semaphore(1)
         self.tag_lists = TagLists(client)
         self._api: dict[str, bool] = {}  # by registry host: does it offer the referrers API?
         self._probe_locks: dict[str, threading.Lock] = {}
@@ -223,7 +228,8 @@ class Companions:
             return copy_small(self.client, source, destination, wanted)
         except NotSmall:
             pass  # skopeo copies it, and says why when it cannot
-        done, copied = run_copy(source, destination, self.options, timeout)
+        with self.copy_slots:
+            done, copied = run_copy(source, destination, self.options, timeout)
         if not done.ok:
             reason, error = classify_failure(done.stderr, timed_out=done.timed_out)
             return f"{reason.value}: {error}"

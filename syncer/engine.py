@@ -54,6 +54,7 @@ class Copier:
     known_platforms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     heartbeat: Heartbeat = field(default_factory=quiet)
     log: Log = field(default=lambda _: None)
+    copy_slots: Semaphore = field(default_factory=lambda: Semaphore(8))  # skopeo copies at once
 
     def check(self, mapping: Mapping) -> Check:
         """The digests at the destination and (when it must be asked) at the source.
@@ -183,7 +184,10 @@ class Copier:
         with copy_slots:
             if process.stopping():
                 return self.sync(mapping, copy_slots)
-            return self._copy_guarded(mapping, check, drift, self.timeout - spent)
+            result = self._copy_guarded(mapping, check, drift, self.timeout - spent)
+        # Out of the copy slot: the next image's skopeo starts while these small requests run
+        # (a companion that needs skopeo takes a slot of its own).
+        return self._with_companions(mapping, result)
 
     def _drift(self, mapping: Mapping, check: Check) -> str | None:
         last = self.trust.last_digests.get(str(mapping.source))
@@ -195,7 +199,8 @@ class Copier:
     def _copy_guarded(
         self, mapping: Mapping, check: Check, drift: str | None, budget: float
     ) -> ImageResult:
-        """Verify (when a rule says so), keep a backup (on drift, when asked), copy."""
+        """Verify (when a rule says so), keep a backup (on drift, when asked), copy (the
+        companions are the caller's, out of the copy slot)."""
         rule = self.trust.rule_for(mapping.source)
         pinned = mapping
         if rule is not None:
@@ -213,13 +218,12 @@ class Copier:
                 return self._failed(mapping, 0.0, Reason.OTHER, f"backup before drift: {problem}")
             suffix = f" (old kept as {tag})"
         result = self.copy(pinned, budget)
-        result = replace(
+        return replace(
             result,
             source=str(mapping.source),
             verified=rule.key_path if rule is not None and result.status is Status.COPIED else None,
             drift=f"{drift} (updated{suffix})" if drift else None,
         )
-        return self._with_companions(mapping, result)
 
     def _backup(self, mapping: Mapping, old: str) -> tuple[str, str | None]:
         destination = mapping.destination

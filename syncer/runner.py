@@ -41,11 +41,10 @@ def sync_images(
     total = len(mappings)
     finished = 0
     lock = Lock()
-    copy_slots = Semaphore(max(1, concurrency))
 
     def one(mapping: Mapping) -> ImageResult:
         nonlocal finished
-        result = copier.sync(mapping, copy_slots)
+        result = copier.sync(mapping, copier.copy_slots)
         with lock:
             finished += 1
             log(
@@ -96,9 +95,10 @@ def make_copier(
         log=log,
     )
     pattern = re.compile(config.immutable_tags) if config.immutable_tags else None
+    copy_slots = Semaphore(max(1, config.concurrency))  # skopeo processes at once
     trust = Trust(
         client,
-        Companions(client, options) if config.signatures else None,
+        Companions(client, options, copy_slots) if config.signatures else None,
         load_rules(config.verify, config.root),
         config.on_drift,
         dict(last_digests or {}),
@@ -112,6 +112,7 @@ def make_copier(
         known_platforms=known_platforms or {},
         heartbeat=heartbeat or quiet(),
         log=log,
+        copy_slots=copy_slots,
     )
 
 
