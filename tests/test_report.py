@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from syncer.imagelist import map_destinations, parse_list
 from syncer.report import cell, render_report
 from syncer.results import ImageResult, Status, platforms_of
@@ -140,3 +142,30 @@ def test_the_report_layout_is_the_golden_file_and_the_same_bytes_twice() -> None
     assert text == render_report(mappings, state, selected=selected, **kwargs)
     assert text == GOLDEN.read_text()
     assert all(line.count("\n") == 0 for line in text.splitlines())
+
+
+def test_a_custom_template_gets_rows_groups_and_tables_and_its_errors_name_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from syncer.errors import SyncerError
+
+    template = tmp_path / "mine.md.j2"
+    template.write_text(
+        "{{ rows | length }} {{ rows[0].source }}\n"
+        "{% for registry, group in groups %}{{ registry }}: {{ group | length }}\n{{ tables[registry] }}\n{% endfor %}"
+    )
+    mappings = _mappings("alpine:3\nquay.io/a/b:1\nbusybox:1\n")
+    text = render_report(
+        mappings, {}, prefix=PREFIX, list_file="l", state_file="s", template=template
+    )
+    lines = text.splitlines()
+    assert lines[0] == "3 docker.io/library/alpine:3"
+    assert lines[1] == "docker.io: 2"
+    assert lines[2].startswith("| `docker.io/library/alpine:3` |")
+    assert lines[2].endswith("| pending |")
+    assert lines[4] == "quay.io: 1"
+    template.write_text("{{ rows[0].nothing_like_this }}")
+    with pytest.raises(SyncerError) as raised:
+        render_report(mappings, {}, prefix=PREFIX, list_file="l", state_file="s", template=template)
+    assert str(raised.value).startswith(f"{template}: report template:")
+    template.write_text("{% for row in rows %}")
+    with pytest.raises(SyncerError, match=r"mine.md.j2:1: report template:"):
+        render_report(mappings, {}, prefix=PREFIX, list_file="l", state_file="s", template=template)
