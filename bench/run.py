@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from syncer.results import ImageResult, Status  # noqa: E402
 from syncer.state import apply_results  # noqa: E402
-from syncer.statefile import dump_state  # noqa: E402
+from syncer.statedump import dump_state  # noqa: E402
 from testing.gitrepo import IDENTITY, git  # noqa: E402
 from testing.images import make_upstream_image  # noqa: E402
 from testing.latency import LatencyProxy  # noqa: E402

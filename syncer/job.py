@@ -37,7 +37,7 @@ from syncer.state import (
     selected_keys,
     unselected,
 )
-from syncer.statefile import state_lines
+from syncer.statedump import state_lines
 from syncer.workspace import Workspace, load_workspace, read_text
 
 Log = Callable[[str], None]

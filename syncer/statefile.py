@@ -1,8 +1,8 @@
-"""`mapping.json`, the state file: read strictly, written one image a line.
+"""`mapping.json`, the state file, read strictly (statedump.py writes it).
 
-Version 3 writes an image a line, keys sorted, fields at their default and the source (the
+Version 3 holds an image a line, keys sorted, fields at their default and the source (the
 line's key) left out: a change to an image is a one-line diff, a 100,000-image file is about
-45 MB, and it is read a line at a time, never held whole. Any other layout (versions 1 and 2,
+50 MB, and it is read a line at a time, never held whole. Any other layout (versions 1 and 2,
 a hand-formatted file) is read whole, with the same checks. Every problem is a StateError
 naming the file, the line or the image and key, and the way forward. Pure: text in, values
 out; the same state gives the same bytes.
@@ -22,7 +22,7 @@ from syncer.state import COPIED, FAILED, Copied, ImageState, State
 # 3: one image a line, defaults and the source left out; 2: companions, verified, drift and
 # the digest history. Earlier versions are read and migrated.
 VERSION = 3
-_HEAD = ("{\n", f'  "version": {VERSION},\n', '  "images": {\n')
+HEAD = ("{\n", f'  "version": {VERSION},\n', '  "images": {\n')
 _NAMES = frozenset(ImageState._fields)
 _FROM_KEY = "\0(the entry's key)"  # a source not written: compared by identity, never decoded
 
@@ -244,87 +244,22 @@ def load_state_lines(lines: Iterable[str], origin: str, whole: Callable[[], str 
     state: State = {}
     decoder = _Decoder()
     rest: Iterator[str] = iter(lines)
-    if tuple(islice(rest, 3)) != _HEAD:
+    if tuple(islice(rest, 3)) != HEAD:
         return load_state(whole(), origin)
     for line in rest:
         if line == "  }\n":
             return state if "".join(rest) == "}\n" else load_state(whole(), origin)
         try:
-            key, end = _decode_at(line, 4)
+            key, end = _decode_at(line, 4) if line.startswith('    "') else (None, 0)
+            if not isinstance(key, str) or line[end : end + 2] != ": ":
+                return load_state(whole(), origin)
             value, end = _decode_at(line, end + 2)
         except (ValueError, IndexError):
             return load_state(whole(), origin)
-        if not (line.startswith('    "') and line[end:] in (",\n", "\n")) or not isinstance(
-            key, str
-        ):
+        if line[end:] not in (",\n", "\n"):
             return load_state(whole(), origin)
         if not isinstance(value, dict):
             raise StateError(f"{origin}: images[{json.dumps(key)}]: expected an object; {_FIX}")
         value.setdefault("source", key)
         state[key] = _keyed(key, decoder.image(value), origin)
     return load_state(whole(), origin)  # cut short
-
-
-_text = json.encoder.encode_basestring_ascii  # what json.dumps writes for a string
-
-
-def _texts(items: Iterable[str]) -> str:
-    return f"[{', '.join(map(_text, items))}]"
-
-
-def _optional(value: str | None) -> str:
-    return "null" if value is None else _text(value)
-
-
-def _line(image: ImageState) -> str:
-    """An image's JSON object, keys sorted, fields at their default and the source (its key)
-    left out: the bytes
-    `json.dumps(..., sort_keys=True)` gives (a test holds them to it), built field by
-    field because a dict for the encoder cost twice the time."""
-    parts = []
-    if image.commit is not None:
-        parts.append(f'"commit": {_text(image.commit)}')
-    if image.companions:
-        parts.append(f'"companions": {_texts(image.companions)}')
-    parts.append(f'"destination": {_text(image.destination)}')
-    if image.digest is not None:
-        parts.append(f'"digest": {_text(image.digest)}')
-    if image.drift is not None:
-        parts.append(f'"drift": {_text(image.drift)}')
-    if image.error is not None:
-        parts.append(f'"error": {_text(image.error)}')
-    if image.history:
-        lines = ", ".join(
-            f'{{"at": {_optional(h.at)}, "commit": {_optional(h.commit)}, '
-            f'"digest": {_text(h.digest)}}}'
-            for h in image.history
-        )
-        parts.append(f'"history": [{lines}]')
-    if image.platforms:
-        parts.append(f'"platforms": {_texts(image.platforms)}')
-    if image.reason is not None:
-        parts.append(f'"reason": {_text(image.reason)}')
-    if image.selected_by is not None:
-        parts.append(f'"selected_by": {_text(image.selected_by)}')
-    parts.append(f'"status": {_text(image.status)}')
-    if image.unselected:
-        parts.append('"unselected": true')
-    if image.verified is not None:
-        parts.append(f'"verified": {_text(image.verified)}')
-    return f"{{{', '.join(parts)}}}"
-
-
-def state_lines(state: State) -> Iterator[str]:
-    """The file a line at a time: version first, then one line an image, sorted by source."""
-    if not state:
-        yield f'{{\n  "version": {VERSION},\n  "images": {{}}\n}}\n'
-        return
-    yield "".join(_HEAD)
-    keys = sorted(state)
-    for key in keys[:-1]:
-        yield f"    {_text(key)}: {_line(state[key])},\n"
-    yield f"    {_text(keys[-1])}: {_line(state[keys[-1]])}\n  }}\n}}\n"
-
-
-def dump_state(state: State) -> str:
-    return "".join(state_lines(state))

@@ -6,7 +6,8 @@ from syncer.imagelist import map_destinations, parse_list
 from syncer.report import cell, render_report
 from syncer.results import ImageResult, Status, platforms_of
 from syncer.state import apply_results, merge, needs_work
-from syncer.statefile import dump_state, load_state
+from syncer.statedump import dump_state
+from syncer.statefile import load_state
 
 PREFIX = "r.example.com/m"
 DIGEST = "sha256:" + "b" * 64

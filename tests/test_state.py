@@ -16,7 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncer.state import Copied, ImageState
-from syncer.statefile import VERSION, StateError, _line, dump_state, load_state
+from syncer.statedump import _line, dump_state
+from syncer.statefile import VERSION, StateError, load_state
 from syncer.workspace import load_state_file
 
 DATA = Path(__file__).parent / "data"
@@ -207,7 +208,7 @@ def test_a_bad_line_of_a_version_3_file_names_the_image_or_line(
 def test_a_file_that_already_holds_the_bytes_is_left_alone(tmp_path: Path) -> None:
     from syncer.files import Pieces
     from syncer.publish import _write_files
-    from syncer.statefile import state_lines
+    from syncer.statedump import state_lines
 
     state = load_state((DATA / "mapping-v2.json").read_text(), "mapping.json")
     files = {"mapping.json": Pieces(lambda: state_lines(state)), "MAPPING.md": "# report\n"}
