@@ -3,18 +3,32 @@ as skopeo and curl use them, against a real registry and a real forward proxy.""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import http.server
+import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from syncer.http import Client, HTTPError
-from testing.registry import Registry
+from testing.registry import Registry, self_signed_certificate
 
 pytestmark = pytest.mark.integration
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
 
 
 class _ForwardProxy(http.server.ThreadingHTTPServer):
@@ -43,6 +57,22 @@ class _ForwardProxy(http.server.ThreadingHTTPServer):
                 upstream.close()
 
             do_GET = do_HEAD = _relay
+
+            def do_CONNECT(self) -> None:  # a tunnel for HTTPS: bytes both ways, unread
+                outer.seen.append(f"CONNECT {self.path}")
+                host, _, port = self.path.rpartition(":")
+                upstream = socket.create_connection((host, int(port)), timeout=10)
+                self.send_response(200)
+                self.end_headers()
+                pipes = [
+                    threading.Thread(target=_pipe, args=(self.connection, upstream), daemon=True),
+                    threading.Thread(target=_pipe, args=(upstream, self.connection), daemon=True),
+                ]
+                for pipe in pipes:
+                    pipe.start()
+                for pipe in pipes:
+                    pipe.join(timeout=10)
+                upstream.close()
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -93,3 +123,19 @@ def test_a_kept_alive_connection_is_reused_and_an_unreachable_host_is_an_error(
     with pytest.raises(HTTPError):
         client.get("http://127.0.0.1:9/v2/")  # nothing listens on the discard port
     client.close()
+
+
+def test_https_goes_through_a_connect_tunnel_with_tls_to_the_registry_itself(
+    tmp_path: Path, start_registry: Callable[..., Registry], proxy: _ForwardProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    registry = start_registry("tls", tls=self_signed_certificate(tmp_path))
+    for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("https_proxy", proxy.url)
+    insecure = Client(verify=False)  # the certificate is self-signed: TLS on, not verified
+    assert insecure.get(f"https://{registry.host}/v2/").status_code == 200
+    assert proxy.seen == [f"CONNECT {registry.host}"]
+    insecure.close()
+    with pytest.raises(HTTPError):  # verified, the self-signed certificate is refused
+        Client().get(f"https://{registry.host}/v2/")
