@@ -9,6 +9,7 @@ small questions), TLS is verified unless the caller says otherwise, redirects ar
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import ssl
@@ -18,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 _RETRIED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
@@ -49,6 +50,16 @@ def response(
 ) -> Response:
     """A Response made by hand (tests of what reads one)."""
     return Response(status, _headers(headers or {}), content)
+
+
+def _hop(proxy: str) -> tuple[str, int | None, dict[str, str]]:
+    """A proxy URL's host, port and Proxy-Authorization (from `http://user:pass@host:port`)."""
+    hop = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    credentials = {}
+    if hop.username:
+        pair = f"{unquote(hop.username)}:{unquote(hop.password or '')}"
+        credentials["Proxy-Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+    return hop.hostname or "", hop.port, credentials
 
 
 class Client:
@@ -97,9 +108,10 @@ class Client:
                 connection.timeout = timeout or self.timeout
                 if connection.sock is not None:
                     connection.sock.settimeout(connection.timeout)
-                connection.request(
-                    method, url if via_proxy else target, content, dict(headers or {})
-                )
+                sending = dict(headers or {})
+                if via_proxy:  # plain HTTP through a proxy: the full URL, and its credentials
+                    sending.update(_hop(self._proxy_for(parts.scheme, parts.netloc) or "")[2])
+                connection.request(method, url if via_proxy else target, content, sending)
                 answer = connection.getresponse()
                 body = answer.read()
             except _RETRIED as exc:
@@ -142,13 +154,14 @@ class Client:
                     netloc, timeout=self.timeout, context=self._context
                 )
             return http.client.HTTPConnection(netloc, timeout=self.timeout)
-        hop = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        host, port, credentials = _hop(proxy)
         if scheme == "http":  # plain HTTP goes to the proxy with the full URL
-            return http.client.HTTPConnection(hop.netloc, timeout=self.timeout)
+            return http.client.HTTPConnection(host, port, timeout=self.timeout)
         connection = http.client.HTTPSConnection(
-            hop.netloc, timeout=self.timeout, context=self._context
+            host, port, timeout=self.timeout, context=self._context
         )
-        connection.set_tunnel(netloc)  # CONNECT, then TLS with the registry itself
+        # CONNECT (with the proxy's credentials), then TLS with the registry itself.
+        connection.set_tunnel(netloc, headers=credentials)
         return connection
 
     def _proxy_for(self, scheme: str, netloc: str) -> str | None:

@@ -37,11 +37,13 @@ class _ForwardProxy(http.server.ThreadingHTTPServer):
 
     def __init__(self) -> None:
         self.seen: list[str] = []
+        self.credentials: list[str | None] = []
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def _relay(self) -> None:
                 outer.seen.append(f"{self.command} {self.path}")
+                outer.credentials.append(self.headers.get("Proxy-Authorization"))
                 target = urlsplit(self.path)
                 upstream = http.client.HTTPConnection(target.netloc, timeout=10)
                 upstream.request(self.command, target.path, headers=dict(self.headers))
@@ -60,6 +62,7 @@ class _ForwardProxy(http.server.ThreadingHTTPServer):
 
             def do_CONNECT(self) -> None:  # a tunnel for HTTPS: bytes both ways, unread
                 outer.seen.append(f"CONNECT {self.path}")
+                outer.credentials.append(self.headers.get("Proxy-Authorization"))
                 host, _, port = self.path.rpartition(":")
                 upstream = socket.create_connection((host, int(port)), timeout=10)
                 self.send_response(200)
@@ -100,11 +103,12 @@ def test_requests_go_through_http_proxy_unless_no_proxy_names_the_host(
     url = f"http://{destination.host}/v2/"
     for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("http_proxy", proxy.url)
+    monkeypatch.setenv("http_proxy", proxy.url.replace("http://", "http://user:p%40ss@"))
     client = Client()
     assert client.get(url).status_code == 200
     assert client.request("HEAD", url).status_code == 200
     assert proxy.seen == [f"GET {url}", f"HEAD {url}"]
+    assert proxy.credentials == ["Basic dXNlcjpwQHNz"] * 2  # user:p@ss
     client.close()
     monkeypatch.setenv("no_proxy", "127.0.0.1")
     direct = Client()
@@ -132,10 +136,11 @@ def test_https_goes_through_a_connect_tunnel_with_tls_to_the_registry_itself(
     registry = start_registry("tls", tls=self_signed_certificate(tmp_path))
     for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("https_proxy", proxy.url)
+    monkeypatch.setenv("https_proxy", proxy.url.replace("http://", "http://user:pw@"))
     insecure = Client(verify=False)  # the certificate is self-signed: TLS on, not verified
     assert insecure.get(f"https://{registry.host}/v2/").status_code == 200
     assert proxy.seen == [f"CONNECT {registry.host}"]
+    assert proxy.credentials == ["Basic dXNlcjpwdw=="]  # user:pw, to the proxy only
     insecure.close()
     with pytest.raises(HTTPError):  # verified, the self-signed certificate is refused
         Client().get(f"https://{registry.host}/v2/")
