@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import Message
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlencode, urlsplit
 
 _RETRIED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
@@ -52,14 +52,21 @@ def response(
     return Response(status, _headers(headers or {}), content)
 
 
-def _hop(proxy: str) -> tuple[str, int | None, dict[str, str]]:
-    """A proxy URL's host, port and Proxy-Authorization (from `http://user:pass@host:port`)."""
-    hop = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+class _Hop(NamedTuple):
+    """A proxy: its host, port and Proxy-Authorization (from `http://user:pass@host:port`)."""
+
+    host: str
+    port: int | None
+    credentials: dict[str, str]
+
+
+def _hop(proxy: str) -> _Hop:
+    url = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
     credentials = {}
-    if hop.username:
-        pair = f"{unquote(hop.username)}:{unquote(hop.password or '')}"
+    if url.username:
+        pair = f"{unquote(url.username)}:{unquote(url.password or '')}"
         credentials["Proxy-Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
-    return hop.hostname or "", hop.port, credentials
+    return _Hop(url.hostname or "", url.port, credentials)
 
 
 class Client:
@@ -73,6 +80,7 @@ class Client:
         self._all: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
         self._proxies = urllib.request.getproxies()
+        self._routes: dict[tuple[str, str], _Hop | None] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -102,15 +110,19 @@ class Client:
     ) -> Response:
         parts = urlsplit(url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
+        hop = self._route(parts.scheme, parts.netloc)
+        via_proxy = hop is not None and parts.scheme == "http"
+        sending = dict(headers or {})
+        if (
+            hop is not None and via_proxy
+        ):  # plain HTTP through a proxy: the full URL, its credentials
+            sending.update(hop.credentials)
         for reused in (True, False):
-            connection, fresh, via_proxy = self._connection(parts.scheme, parts.netloc, reused)
+            connection, fresh = self._connection(parts.scheme, parts.netloc, hop, reused)
             try:
                 connection.timeout = timeout or self.timeout
                 if connection.sock is not None:
                     connection.sock.settimeout(connection.timeout)
-                sending = dict(headers or {})
-                if via_proxy:  # plain HTTP through a proxy: the full URL, and its credentials
-                    sending.update(_hop(self._proxy_for(parts.scheme, parts.netloc) or "")[2])
                 connection.request(method, url if via_proxy else target, content, sending)
                 answer = connection.getresponse()
                 body = answer.read()
@@ -128,47 +140,49 @@ class Client:
         raise HTTPError(f"{parts.netloc}: connection closed")  # not reached: fresh raises
 
     def _connection(
-        self, scheme: str, netloc: str, reuse: bool
-    ) -> tuple[http.client.HTTPConnection, bool, bool]:
+        self, scheme: str, netloc: str, hop: _Hop | None, reuse: bool
+    ) -> tuple[http.client.HTTPConnection, bool]:
         """This thread's connection to `netloc` (made when there is none or `reuse` is
-        False), whether it is fresh, and whether it speaks to a proxy with full URLs."""
+        False), and whether it is fresh."""
         pool: dict[tuple[str, str], http.client.HTTPConnection] = self._local.__dict__.setdefault(
             "pool", {}
         )
         key = (scheme, netloc)
-        proxy = self._proxy_for(scheme, netloc)
         if reuse and key in pool:
-            return pool[key], False, proxy is not None and scheme == "http"
-        connection = self._connect(scheme, netloc, proxy)
+            return pool[key], False
+        connection = self._connect(scheme, netloc, hop)
         pool[key] = connection
         with self._lock:
             self._all.append(connection)
-        return connection, True, proxy is not None and scheme == "http"
+        return connection, True
 
-    def _connect(self, scheme: str, netloc: str, proxy: str | None) -> http.client.HTTPConnection:
+    def _connect(self, scheme: str, netloc: str, hop: _Hop | None) -> http.client.HTTPConnection:
         if scheme not in ("http", "https"):
             raise HTTPError(f"{netloc}: unsupported scheme {scheme!r}")
-        if proxy is None:
+        if hop is None:
             if scheme == "https":
                 return http.client.HTTPSConnection(
                     netloc, timeout=self.timeout, context=self._context
                 )
             return http.client.HTTPConnection(netloc, timeout=self.timeout)
-        host, port, credentials = _hop(proxy)
         if scheme == "http":  # plain HTTP goes to the proxy with the full URL
-            return http.client.HTTPConnection(host, port, timeout=self.timeout)
+            return http.client.HTTPConnection(hop.host, hop.port, timeout=self.timeout)
         connection = http.client.HTTPSConnection(
-            host, port, timeout=self.timeout, context=self._context
+            hop.host, hop.port, timeout=self.timeout, context=self._context
         )
         # CONNECT (with the proxy's credentials), then TLS with the registry itself.
-        connection.set_tunnel(netloc, headers=credentials)
+        connection.set_tunnel(netloc, headers=hop.credentials)
         return connection
 
-    def _proxy_for(self, scheme: str, netloc: str) -> str | None:
-        proxy = self._proxies.get(scheme) or self._proxies.get("all")
-        if not proxy or urllib.request.proxy_bypass(netloc.rpartition("@")[2]):
-            return None
-        return proxy
+    def _route(self, scheme: str, netloc: str) -> _Hop | None:
+        """The proxy to reach `netloc` through, or None: decided once a host (no_proxy is
+        parsed on each ask)."""
+        key = (scheme, netloc)
+        if key not in self._routes:
+            proxy = self._proxies.get(scheme) or self._proxies.get("all")
+            bypass = not proxy or urllib.request.proxy_bypass(netloc.rpartition("@")[2])
+            self._routes[key] = None if bypass or not proxy else _hop(proxy)
+        return self._routes[key]
 
     def _drop(self, scheme: str, netloc: str, connection: http.client.HTTPConnection) -> None:
         pool = self._local.__dict__.get("pool", {})

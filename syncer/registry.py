@@ -17,9 +17,7 @@ from syncer.http import HTTPError, Response
 from syncer.pull_sources import Endpoint
 from syncer.reference import Reference
 from syncer.registries_conf import RegistriesConfError
-from syncer.session import MANIFEST_TYPES, Session
-
-__all__ = ["MANIFEST_TYPES", "Manifest", "RegistryClient"]
+from syncer.session import Session
 
 
 @dataclass(frozen=True)
