@@ -51,9 +51,10 @@ def _check_entry(value: object) -> str | None:
     if not _NAMES.issuperset(value):
         return f"unknown key {sorted(set(value) - _NAMES)[0]!r}"
     get = value.get
-    for name in ("source", "destination"):  # the source is the entry's key (version 3)
-        if not isinstance(get(name, _FROM_KEY), str):
-            return f"{name}: expected a string, got {get(name)!r}"
+    if not isinstance(get("source", _FROM_KEY), str):  # absent: the entry's key (version 3)
+        return f"source: expected a string, got {get('source')!r}"
+    if not isinstance(get("destination"), str):
+        return f"destination: expected a string, got {get('destination')!r}"
     if get("status") not in (COPIED, FAILED):
         return f"status: expected 'copied' or 'failed', got {get('status')!r}"
     digest = get("digest")
@@ -180,7 +181,7 @@ def _valid(value: dict[str, Any]) -> bool:
             ok = name == "unselected" and type(item) is bool
         if not ok:
             return False
-    return "source" in value and "destination" in value and "status" in value
+    return "destination" in value and "status" in value  # the source may be the key's
 
 
 def _images(text: str, origin: str) -> dict[str, object]:

@@ -194,6 +194,7 @@ def test_a_version_3_file_is_read_a_line_at_a_time_with_the_same_answers_as_whol
         (lambda t: t[: t.index("docker.io/library/nginx")], "mapping.json:5: not valid JSON"),
         (lambda t: t.replace("\n    \"docker.io/library/nginx", "\n<<<<<<< HEAD\n    \"docker.io/library/nginx", 1), "mapping.json:5: git conflict markers"),
         (lambda t: t.replace('{"commit": "2222', '{"source": "x", "commit": "2222'), "source: 'x' differs from the entry's key"),
+        (lambda t: t.replace('"destination": "harbor.example.com:5000/third/docker.io/library/nginx:1.26.0", ', ""), 'images["docker.io/library/nginx:1.26.0"].destination: expected a string, got None'),
     ],
 )  # fmt: skip
 def test_a_bad_line_of_a_version_3_file_names_the_image_or_line(
@@ -221,3 +222,34 @@ def test_a_file_that_already_holds_the_bytes_is_left_alone(tmp_path: Path) -> No
         assert (now.st_ino, now.st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)
     _write_files(tmp_path, {"MAPPING.md": "# report, changed\n"})
     assert (tmp_path / "MAPPING.md").stat().st_ino != before["MAPPING.md"].st_ino
+
+
+_KEYS = ["source", "destination", "status", "digest", "platforms", "companions", "commit",
+         "reason", "error", "verified", "drift", "selected_by", "unselected", "history", "colour"]  # fmt: skip
+_values = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=8)
+    | st.sampled_from(["copied", "failed", "sha256:" + "a" * 64])
+    | st.lists(st.text(max_size=4), max_size=2)
+    | st.lists(st.builds(Copied, st.text(max_size=4), st.none(), st.none()), max_size=2)
+    | st.lists(st.integers(), max_size=2)
+)
+# A valid entry with some of its fields changed or dropped: both answers get exercised.
+_entries = st.builds(
+    lambda changes, dropped: {
+        key: value
+        for key, value in {"source": "a", "destination": "b", "status": "copied", **changes}.items()
+        if key not in dropped
+    },
+    st.dictionaries(st.sampled_from(_KEYS), _values, max_size=3),
+    st.sets(st.sampled_from(_KEYS), max_size=1),
+)
+
+
+@given(_entries)
+def test_the_fast_entry_check_agrees_with_the_one_that_says_why(entry: dict[str, object]) -> None:
+    from syncer.statefile import _check_entry, _valid
+
+    assert _valid(entry) == (_check_entry(entry) is None)
