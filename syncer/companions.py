@@ -85,12 +85,10 @@ def summary(kinds: Iterable[str]) -> str:
 class Companions:
     """Finds and copies the companions of images, with one tag list per repository a run."""
 
-    def __init__(
-        self, client: RegistryClient, options: SkopeoOptions, copy_slots: Semaphore | None = None
-    ):
+    def __init__(self, client: RegistryClient, options: SkopeoOptions, copy_slots: Semaphore):
         self.client, self.options = client, options
         # The images' copy slots: a companion copied by skopeo counts against `concurrency`.
-        self.copy_slots = copy_slots or Semaphore(1)
+        self.copy_slots = copy_slots
         self.tag_lists = TagLists(client)
         self._api: dict[str, bool] = {}  # by registry host: does it offer the referrers API?
         self._probe_locks: dict[str, threading.Lock] = {}

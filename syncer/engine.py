@@ -154,7 +154,7 @@ class Copier:
             known = self.known_platforms.get(check.destination)
             return check, known or destination_details(self.client, mapping.destination)[1]
 
-    def sync(self, mapping: Mapping, copy_slots: Semaphore) -> ImageResult:
+    def sync(self, mapping: Mapping) -> ImageResult:
         """Check, then copy if needed, with what travels with it; `timeout` bounds the time
         spent on the image (the wait for a free copy slot aside)."""
         if process.stopping():
@@ -181,9 +181,9 @@ class Copier:
                 digest=check.destination, drift=f"{drift} (kept)",
             )  # fmt: skip
             return self._with_companions(mapping, result)
-        with copy_slots:
+        with self.copy_slots:
             if process.stopping():
-                return self.sync(mapping, copy_slots)
+                return self.sync(mapping)
             result = self._copy_guarded(mapping, check, drift, self.timeout - spent)
         # Out of the copy slot: the next image's skopeo starts while these small requests run
         # (a companion that needs skopeo takes a slot of its own).

@@ -44,7 +44,7 @@ def sync_images(
 
     def one(mapping: Mapping) -> ImageResult:
         nonlocal finished
-        result = copier.sync(mapping, copier.copy_slots)
+        result = copier.sync(mapping)
         with lock:
             finished += 1
             log(
