@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from syncer.errors import UsageError
-from syncer.reference import InvalidReference, validate_destination_prefix
+from syncer.imagelist.reference import InvalidReference, validate_destination_prefix
 
 CONFIG_FILE = "syncer.yaml"
 ENV_PREFIX = "SYNCER_"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from syncer.config import Config
 from syncer.errors import SyncerError, UsageError
-from syncer.imagelist import ImageList, Mapping, Problem, map_destinations, parse_list
-from syncer.policy import apply_policy
-from syncer.state import State
-from syncer.statefile import load_state_lines
+from syncer.imagelist.parse import ImageList, Mapping, Problem, map_destinations, parse_list
+from syncer.imagelist.policy import apply_policy
+from syncer.record.state import State
+from syncer.record.statefile import load_state_lines
 
 
 @dataclass(frozen=True)

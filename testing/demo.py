@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from syncer.imagelist import parse_list
+from syncer.imagelist.parse import parse_list
 from testing.gitrepo import IDENTITY, Remote, git
 from testing.images import make_upstream_image
 from testing.mirrors import write_registries_conf

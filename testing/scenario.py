@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from syncer.statefile import load_state
+from syncer.record.statefile import load_state
 from testing.gitrepo import Remote
 from testing.registry import Registry
 

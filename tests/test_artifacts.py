@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from syncer import artifacts
-from syncer.artifacts import NotSmall, copy_small
-from syncer.auth import DockerAuth
 from syncer.cli import main
-from syncer.pull_sources import RegistriesConf
-from syncer.reference import parse_normalized
-from syncer.registry import RegistryClient
+from syncer.containers.auth import DockerAuth
+from syncer.containers.pull_sources import RegistriesConf
+from syncer.imagelist.reference import parse_normalized
+from syncer.registry import artifacts
+from syncer.registry.artifacts import NotSmall, copy_small
+from syncer.registry.client import RegistryClient
 from testing.gitrepo import Remote
 from testing.images import digest_of, make_upstream_image
 from testing.registry import Registry

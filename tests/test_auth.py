@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from syncer.auth import (
+from syncer.containers.auth import (
     AuthFile,
     Credentials,
     DockerAuth,
@@ -23,8 +23,8 @@ from syncer.auth import (
     key_problem,
     lookup_order,
 )
+from syncer.containers.pull_sources import RegistriesConf
 from syncer.errors import UsageError
-from syncer.pull_sources import RegistriesConf
 
 DATA = Path(__file__).parent / "data" / "containers-image" / "docker" / "config" / "testdata"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from syncer.config import Config
-from syncer.imagelist import Mapping, map_destinations, parse_list
-from syncer.results import ImageResult, Status
-from syncer.runner import run_sync
+from syncer.copy.runner import run_sync
+from syncer.imagelist.parse import Mapping, map_destinations, parse_list
+from syncer.record.results import ImageResult, Status
 from testing.httpproxy import FaultyProxy
 from testing.images import layout_dir, make_upstream_image, push_image
 from testing.mirrors import write_registries_conf

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from syncer.cli import main
-from syncer.imagelist import parse_line, parse_list
-from syncer.reference import InvalidReference
+from syncer.imagelist.parse import parse_line, parse_list
+from syncer.imagelist.reference import InvalidReference
 
 VALID = ["alpine", "alpine:3.19", "quay.io/org/app:v1", "localhost:5000/a/b:1", "k8s.gcr.io/pause:3.6",
          "busybox@sha256:" + "a" * 64, "ghcr.io/o/r:1.0-rc.1"]  # fmt: skip

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from syncer.http import Client, HTTPError
+from syncer.registry.http import Client, HTTPError
 from testing.registry import Registry, self_signed_certificate
 
 pytestmark = pytest.mark.integration

@@ -1,13 +1,13 @@
 import pytest
 
-from syncer.imagelist import (
+from syncer.imagelist.parse import (
     added_images,
     map_destinations,
     parse_line,
     parse_list,
     removed_images,
 )
-from syncer.reference import InvalidReference
+from syncer.imagelist.reference import InvalidReference
 
 
 def test_comments_blanks_spaces_crlf_and_bom_are_fine() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from syncer.cli import main
-from syncer.mirrors import hosts_toml, mirrors_for, registries_conf
-from syncer.reference import parse_normalized
+from syncer.containers.mirrors import hosts_toml, mirrors_for, registries_conf
+from syncer.imagelist.reference import parse_normalized
 from testing.containerd import Containerd
 from testing.registry import Registry
 from testing.scenario import ALPINE, OPERATOR, PAUSE, syncer_yaml

@@ -13,10 +13,10 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from syncer.imagelist import Problem
-from syncer.plan import PlanRow, inspect_source, render_plan
-from syncer.reference import parse_normalized
-from syncer.skopeo import SkopeoOptions
+from syncer.copy.skopeo import SkopeoOptions
+from syncer.imagelist.parse import Problem
+from syncer.imagelist.reference import parse_normalized
+from syncer.review.plan import PlanRow, inspect_source, render_plan
 from testing.faults import StallingListener
 from testing.gitrepo import Remote, git
 from testing.registry import Registry
@@ -215,7 +215,7 @@ def test_the_plan_says_when_the_job_has_no_credentials(
     options = SkopeoOptions(
         authfile=str(empty_auth), retry_times=0, insecure_registries=(locked.host,)
     )
-    from syncer.auth import AuthFile, DockerAuth
+    from syncer.containers.auth import AuthFile, DockerAuth
 
     row = inspect_source(mapping, options, 60, DockerAuth([AuthFile(empty_auth)]))  # type: ignore[arg-type]
     assert row.problem is not None

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from syncer.imagelist import parse_list
-from syncer.plan import PlanRow, render_plan
-from syncer.policy import apply_policy, is_link_local
+from syncer.imagelist.parse import parse_list
+from syncer.imagelist.policy import apply_policy, is_link_local
+from syncer.review.plan import PlanRow, render_plan
 
 LIST = """\
 alpine:3.19

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from syncer.reference import (
+from syncer.imagelist.reference import (
     InvalidReference,
     Reference,
     destination_for,

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from syncer.pull_sources import (
+from syncer.containers.pull_sources import (
     RegistriesConf,
     ref_matching_prefix,
     ref_matching_subdomain_prefix,
     rewrite_reference,
 )
-from syncer.reference import parse_named
-from syncer.registries_conf import RegistriesConfError, parse_location
-from syncer.registries_files import SYSTEM_FILE, Paths, load_config
-from syncer.shortnames import alias_value_problem, short_name_problem
+from syncer.containers.registries_conf import RegistriesConfError, parse_location
+from syncer.containers.registries_files import SYSTEM_FILE, Paths, load_config
+from syncer.containers.shortnames import alias_value_problem, short_name_problem
+from syncer.imagelist.reference import parse_named
 
 DATA = Path(__file__).parent / "data" / "containers-image" / "sysregistriesv2" / "testdata"
 NOWHERE = DATA / "this-does-not-exist"

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from syncer.auth import AuthFile, DockerAuth
+from syncer.containers.auth import AuthFile, DockerAuth
+from syncer.containers.pull_sources import Endpoint, RegistriesConf
 from syncer.errors import UsageError
-from syncer.http import response
-from syncer.pull_sources import Endpoint, RegistriesConf
-from syncer.reference import parse_normalized
-from syncer.throttle import retry_after
+from syncer.imagelist.reference import parse_normalized
+from syncer.registry.http import response
+from syncer.registry.throttle import retry_after
 
 CONF = """
 [[registry]]

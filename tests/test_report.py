@@ -2,12 +2,12 @@ from pathlib import Path
 
 import pytest
 
-from syncer.imagelist import map_destinations, parse_list
-from syncer.report import cell, render_report
-from syncer.results import ImageResult, Status, platforms_of
-from syncer.state import apply_results, merge, needs_work
-from syncer.statedump import dump_state
-from syncer.statefile import load_state
+from syncer.imagelist.parse import map_destinations, parse_list
+from syncer.record.report import cell, render_report
+from syncer.record.results import ImageResult, Status, platforms_of
+from syncer.record.state import apply_results, merge, needs_work
+from syncer.record.statedump import dump_state
+from syncer.record.statefile import load_state
 
 PREFIX = "r.example.com/m"
 DIGEST = "sha256:" + "b" * 64

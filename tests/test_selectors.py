@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from syncer.cli import main
-from syncer.imagelist import parse_list
-from syncer.selectors import parse_selector
+from syncer.imagelist.parse import parse_list
+from syncer.imagelist.selectors import parse_selector
 from testing.gitrepo import Remote
 from testing.httpproxy import FaultyProxy
 from testing.images import build_image, push_image

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncer.semver import RangeError, parse_range, parse_version
+from syncer.imagelist.semver import RangeError, parse_range, parse_version
 
 TAGS = [
     "1.24.9",

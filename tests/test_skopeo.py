@@ -2,8 +2,14 @@ from pathlib import Path
 
 import pytest
 
-from syncer.reference import parse_normalized
-from syncer.skopeo import Reason, SkopeoOptions, classify_failure, copy_command, inspect_command
+from syncer.copy.skopeo import (
+    Reason,
+    SkopeoOptions,
+    classify_failure,
+    copy_command,
+    inspect_command,
+)
+from syncer.imagelist.reference import parse_normalized
 
 DIGEST = "sha256:" + "a" * 64
 OPTIONS = SkopeoOptions(

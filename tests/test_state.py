@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncer.state import Copied, ImageState
-from syncer.statedump import _line, dump_state
-from syncer.statefile import VERSION, StateError, load_state
+from syncer.record.state import Copied, ImageState
+from syncer.record.statedump import _line, dump_state
+from syncer.record.statefile import VERSION, StateError, load_state
 from syncer.workspace import load_state_file
 
 DATA = Path(__file__).parent / "data"
@@ -209,7 +209,7 @@ def test_a_bad_line_of_a_version_3_file_names_the_image_or_line(
 def test_a_file_that_already_holds_the_bytes_is_left_alone(tmp_path: Path) -> None:
     from syncer.files import Pieces
     from syncer.publish import _write_files
-    from syncer.statedump import state_lines
+    from syncer.record.statedump import state_lines
 
     state = load_state((DATA / "mapping-v2.json").read_text(), "mapping.json")
     files = {"mapping.json": Pieces(lambda: state_lines(state)), "MAPPING.md": "# report\n"}
@@ -250,6 +250,6 @@ _entries = st.builds(
 
 @given(_entries)
 def test_the_fast_entry_check_agrees_with_the_one_that_says_why(entry: dict[str, object]) -> None:
-    from syncer.statefile import _check_entry, _valid
+    from syncer.record.statefile import _check_entry, _valid
 
     assert _valid(entry) == (_check_entry(entry) is None)

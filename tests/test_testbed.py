@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from syncer.reference import destination_for, parse_normalized
+from syncer.imagelist.reference import destination_for, parse_normalized
 from testing.images import digest_of, inspect_raw
 from testing.registry import Registry
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from syncer.auth import DockerAuth
 from syncer.cli import main
-from syncer.pull_sources import Endpoint, RegistriesConf
-from syncer.reference import parse_normalized
-from syncer.registry import RegistryClient
-from syncer.verify import load_rules, verify
+from syncer.containers.auth import DockerAuth
+from syncer.containers.pull_sources import Endpoint, RegistriesConf
+from syncer.imagelist.reference import parse_normalized
+from syncer.registry.client import RegistryClient
+from syncer.trust.verify import load_rules, verify
 from testing.gitrepo import Remote
 from testing.images import build_image, digest_of, make_upstream_image, push_image
 from testing.registry import Registry
@@ -224,8 +224,8 @@ def test_the_plan_shows_companions_and_the_verification(
     tmp_path: Path, signed: dict[str, str], destination: Registry, conf: Path, key: Key, signer: str
 ) -> None:
     from syncer.config import load_config
-    from syncer.imagelist import map_destinations, parse_list
-    from syncer.plan import make_plan, render_plan
+    from syncer.imagelist.parse import map_destinations, parse_list
+    from syncer.review.plan import make_plan, render_plan
 
     (tmp_path / "cosign.pub").write_bytes(
         (key if signer == "right" else Key.generate()).public_pem()

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from syncer.companions import Companion, in_tags, subject_tag, summary
-from syncer.reference import parse_normalized
-from syncer.taglist import _next_page
-from syncer.trust import backup_tag, drifted
-from syncer.verify import check_payload, load_rules, signature_valid
+from syncer.imagelist.reference import parse_normalized
+from syncer.registry.taglist import _next_page
+from syncer.trust.companions import Companion, in_tags, subject_tag, summary
+from syncer.trust.drift import backup_tag, drifted
+from syncer.trust.verify import check_payload, load_rules, signature_valid
 from testing.signing import simple_signing_payload
 
 A = "sha256:" + "a" * 64

@@ -15,12 +15,12 @@ import typer
 
 from syncer.config import CONFIG_FILE, Config, load_config
 from syncer.errors import UsageError
-from syncer.imagelist import ImageList, Mapping, Problem, map_destinations
+from syncer.imagelist.parse import ImageList, Mapping, Problem, map_destinations
 
 if TYPE_CHECKING:  # imported where used: a command pays only for what it needs
     from syncer.ci import CiContext
     from syncer.git import Repository
-    from syncer.shard import Shard
+    from syncer.record.shard import Shard
 
 app = typer.Typer(
     help="Mirror the container images named in source-images.list into a private registry.",
@@ -135,7 +135,7 @@ ShardOpt = Annotated[
 
 
 def _shard(text: str | None, context: CiContext) -> Shard | None:
-    from syncer.shard import Shard
+    from syncer.record.shard import Shard
 
     if text is None:
         return None

@@ -18,7 +18,7 @@ from syncer.commands.common import (
     report_problems,
     warn,
 )
-from syncer.reference import scoped_name
+from syncer.imagelist.reference import scoped_name
 from syncer.workspace import read_list
 
 
@@ -65,7 +65,7 @@ def show_images(
     shown = [(m.entry.text, str(m.source), str(m.destination)) for m in mappings]
     failed: list[str] = []
     if expand_selectors:
-        from syncer.expansion import expand, selected_mappings
+        from syncer.imagelist.expansion import expand, selected_mappings
 
         expansions = expand(images.selectors, config)
         failed = [f"{x.selector.key}: {x.error}" for x in expansions if x.error]

@@ -28,8 +28,8 @@ from syncer.commands.common import (
     warn,
 )
 from syncer.errors import UsageError
-from syncer.imagelist import map_destinations, parse_list
-from syncer.policy import apply_policy
+from syncer.imagelist.parse import map_destinations, parse_list
+from syncer.imagelist.policy import apply_policy
 
 
 @app.command("run")
@@ -56,7 +56,7 @@ def run(
 
     Exit 1 if any image failed or the list has bad lines; the others are still copied.
     """
-    from syncer.job import RunOptions, run_job
+    from syncer.commands.run import RunOptions, run_job
 
     config, context, repository = _in_repository(repo, list=list_, destination=dest)
     chosen = _shard(shard, context)
@@ -91,7 +91,7 @@ def report(
     With --merge, first fold the results files that `run --shard` wrote into the state:
     `syncer report --merge results/*.json`.
     """
-    from syncer.merge_job import merge_job
+    from syncer.commands.report import merge_job
 
     if merge != bool(files):
         raise UsageError("give results files together with --merge, and --merge with files")
@@ -121,10 +121,10 @@ def plan(
     $GITHUB_STEP_SUMMARY on GitHub, and posts it as an MR/PR comment. Exit 1 when anything
     added is invalid or missing.
     """
-    from syncer.comments import CommentError, upsert_comment
-    from syncer.job import append_summary
-    from syncer.plan import plan_json, render_plan
-    from syncer.plan_job import plan_job
+    from syncer.commands.plan import plan_job
+    from syncer.commands.run import append_summary
+    from syncer.review.comments import CommentError, upsert_comment
+    from syncer.review.plan import plan_json, render_plan
 
     config, context, repository = _in_repository(repo, list=list_, destination=dest)
     rows, problems, base_why = plan_job(config, repository, context, base, warn, progress)
@@ -148,8 +148,8 @@ def diff(
     repo: RepoOpt = None,
 ) -> int:
     """Print the images added to and removed from the list between two revisions."""
+    from syncer.commands.run import diff_lists
     from syncer.git import find_base
-    from syncer.job import diff_lists
 
     config, context, repository = _in_repository(repo, list=list_)
     found = find_base(repository, base, context, warn)
@@ -183,8 +183,8 @@ def sync(
     repo: RepoOpt = None,
 ) -> int:
     """Copy the named images to the destination now (no diff, no report)."""
-    from syncer.results import Status
-    from syncer.runner import run_sync
+    from syncer.copy.runner import run_sync
+    from syncer.record.results import Status
 
     config = _config(repo, destination=dest)
     text = "\n".join(given_images(images))

@@ -23,7 +23,7 @@ from syncer.commands.common import (
     warn,
 )
 from syncer.errors import UsageError
-from syncer.imagelist import parse_list
+from syncer.imagelist.parse import parse_list
 
 
 @app.command("where")
@@ -40,8 +40,8 @@ def where(
     registries_conf_dir (else /etc/containers/registries.conf.d and the user's), and the
     auth files skopeo reads. Exit 1 when an image cannot be read at all.
     """
-    from syncer.runner import registry_setup
-    from syncer.where import render, where
+    from syncer.containers.where import render, where
+    from syncer.copy.runner import registry_setup
 
     config = _config(repo)
     parsed = parse_list("\n".join(given_images(images)), "argument")
@@ -65,8 +65,8 @@ def repair_state(list_: ListOpt = None, dest: DestOpt = None, repo: RepoOpt = No
     requests, as a run's skip check); the others are left out and synced by the next run.
     Copies nothing, commits nothing.
     """
+    from syncer.commands.repair import repair_state
     from syncer.locks import run_lock
-    from syncer.repair import repair_state
 
     config, _, repository = _in_repository(repo, list=list_, destination=dest)
     with run_lock(repository.git_dir, _log):
@@ -108,7 +108,7 @@ def mirrors(
     so clusters keep the original image names: containerd hosts.toml files, or a
     containers-registries.conf for CRI-O, podman and skopeo.
     """
-    from syncer import mirrors as render
+    from syncer.containers import mirrors as render
     from syncer.files import write_atomic
     from syncer.workspace import read_list
 

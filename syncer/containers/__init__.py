@@ -1,0 +1,1 @@
+"""The containers configuration skopeo reads (registries.conf, auth files), read the same way."""

@@ -1,0 +1,1 @@
+"""Copying images: skopeo commands, the per-image copier and the run over many images."""

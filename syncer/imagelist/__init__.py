@@ -1,0 +1,1 @@
+"""The image list: references, lines and selectors parsed, policy applied, selectors expanded."""

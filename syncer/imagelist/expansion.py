@@ -1,0 +1,115 @@
+"""Tag selectors expanded against the source: the tags each selects now, read where skopeo
+reads (the registries.conf mirrors first), one tag-list request per page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from syncer.config import Config
+from syncer.imagelist.parse import Entry, Mapping, Problem, map_destinations
+from syncer.imagelist.reference import Reference, destination_for
+from syncer.imagelist.selectors import Selector
+from syncer.record.results import ImageResult, Status
+
+if TYPE_CHECKING:  # the HTTP client is imported only by commands that expand
+    from syncer.registry.client import RegistryClient
+    from syncer.registry.taglist import TagLists
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Expansion:
+    selector: Selector
+    tags: tuple[str, ...] = ()
+    error: str | None = None
+
+    def entries(self) -> list[Entry]:
+        name = self.selector.name
+        return [
+            Entry.of(self.selector.line, self.selector.text, Reference(name.domain, name.path, tag))
+            for tag in self.tags
+        ]
+
+
+def expand_with(
+    selectors: Sequence[Selector], tag_lists: TagLists, client: RegistryClient, workers: int = 8
+) -> list[Expansion]:
+    """Each selector's tags now, from the first endpoint (in skopeo's order) that lists them."""
+
+    def one(selector: Selector) -> Expansion:
+        ref = Reference(selector.name.domain, selector.name.path, "latest")
+        why = f"no endpoint may be read for {selector.name.name}"
+        for endpoint in client.source_endpoints(ref):
+            tags, why = tag_lists.of(endpoint)
+            if tags is None:
+                continue
+            chosen = selector.select(tags)
+            if not chosen:
+                return Expansion(
+                    selector, error=f"selects none of the {len(tags)} tags of {endpoint.location}"
+                )
+            return Expansion(selector, tuple(chosen))
+        return Expansion(selector, error=why)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return list(pool.map(one, selectors))
+
+
+def expand(selectors: Sequence[Selector], config: Config) -> list[Expansion]:
+    """Expand with a registry client of its own, made from the configuration."""
+    if not selectors:
+        return []
+    from syncer.copy.runner import registry_client
+    from syncer.registry.taglist import TagLists
+
+    client = registry_client(config)
+    try:
+        return expand_with(selectors, TagLists(client), client, config.check_concurrency)
+    finally:
+        client.close()
+
+
+def selected_mappings(
+    expansions: Sequence[Expansion], prefix: str, path: str
+) -> tuple[list[Mapping], list[Problem]]:
+    entries = [e for x in expansions for e in x.entries()]
+    return map_destinations(entries, prefix, path)
+
+
+def failures(expansions: Sequence[Expansion], prefix: str) -> list[ImageResult]:
+    """A selector that cannot be expanded fails as a row of its own, named by its line."""
+    out = []
+    for x in expansions:
+        if x.error is None:
+            continue
+        try:
+            where = str(
+                destination_for(
+                    Reference(x.selector.name.domain, x.selector.name.path, "*"), prefix
+                )
+            )
+        except ValueError:
+            where = prefix
+        out.append(
+            ImageResult(
+                x.selector.key,
+                where,
+                Status.FAILED,
+                reason="selector",
+                error=x.error,
+                selected_by=x.selector.key,
+            )
+        )
+    return out
+
+
+def stamp(results: list[ImageResult], expansions: Sequence[Expansion]) -> list[ImageResult]:
+    """Say which selector chose each image (for the state and the report)."""
+    chosen_by = {e.key: x.selector.key for x in expansions for e in x.entries()}
+    return [
+        replace(r, selected_by=chosen_by[r.source]) if r.source in chosen_by else r for r in results
+    ]

@@ -1,0 +1,211 @@
+"""The image list: one reference a line, parsed with line numbers, mapped and diffed. Pure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from syncer.imagelist.reference import (
+    InvalidReference,
+    Reference,
+    destination_under,
+    parse_canonical,
+    parse_normalized,
+    validate_destination_prefix,
+)
+from syncer.imagelist.selectors import Selector, parse_selector
+
+# Longer than any valid reference can be (255 path + host + tag + digest); longer lines are
+# reported without being parsed or echoed in full.
+MAX_LINE_LENGTH = 1024
+_SHOWN_CHARS = 80
+_SPACE = re.compile(r"\s")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class Entry(NamedTuple):  # NamedTuples: built once a line of lists that run to 100,000 lines
+    """One image of the list: where it was written and what it means."""
+
+    line: int
+    text: str
+    source: Reference  # normalized, with the default tag applied
+    key: str  # identity of the image: two lines with the same key are the same image
+
+    @classmethod
+    def of(cls, line: int, text: str, source: Reference) -> Entry:
+        key = str(source)
+        return cls(line, text, source, text if text == key else key)  # one string, not two
+
+
+@dataclass(frozen=True)
+class ImageList:
+    path: str
+    entries: tuple[Entry, ...]  # each image once, in list order
+    errors: tuple[Problem, ...]
+    duplicates: tuple[Problem, ...]
+    selectors: tuple[Selector, ...] = ()  # tag selector lines, each once, in list order
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset(entry.key for entry in self.entries)
+
+
+class Mapping(NamedTuple):
+    entry: Entry
+    destination: Reference
+
+    @property
+    def source(self) -> Reference:
+        return self.entry.source
+
+    @property
+    def key(self) -> str:
+        """`str(source)`, made once (a re-sync of a long list asks for it many times)."""
+        return self.entry.key
+
+
+def shown(text: str) -> str:
+    """A piece of user input made safe to print on one line: escaped and shortened."""
+    short = text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "..."
+    return repr(short)
+
+
+def _strip_comment(raw: str) -> str:
+    # '#' can never be part of a reference, so everything after it is a comment.
+    if "#" in raw:
+        raw = raw.split("#", 1)[0]
+    return raw.strip(" \t\r\f\v")
+
+
+def _why_invalid(text: str) -> str | None:
+    """A friendlier reason than the grammar's for the mistakes people make."""
+    if len(text) > MAX_LINE_LENGTH:
+        return f"line is {len(text)} characters long; no image reference is"
+    if text.startswith("-"):
+        return f"{shown(text)} looks like a command-line option, not an image reference"
+    if "://" in text:
+        return (
+            f"{shown(text)} is a URL; write the reference without a scheme, e.g. quay.io/org/app:1"
+        )
+    if _SPACE.search(text):
+        return f"{shown(text)} holds spaces; write one image reference a line"
+    return None
+
+
+def parse_line(text: str) -> Reference:
+    """One reference from the list, normalized, with `:latest` added to a bare name."""
+    reason = _why_invalid(text)
+    if reason is not None:
+        raise InvalidReference(reason)
+    try:
+        return parse_normalized(text).with_default_tag()
+    except InvalidReference as exc:
+        raise InvalidReference(f"{shown(text)} is not a valid image reference: {exc}") from None
+
+
+def _entry(number: int, line: str, known: dict[str, Entry]) -> Entry:
+    same = known.get(line)
+    if same is not None:  # the other side of a diff has this very line: the same meaning
+        return Entry(number, line, same.source, same.key)
+    # Most lines of a long list are already in full: the fast path, then the grammar.
+    fast = parse_canonical(line) if len(line) <= MAX_LINE_LENGTH else None
+    if fast is not None:
+        return Entry(number, line, fast, line)
+    return Entry.of(number, line, parse_line(line))
+
+
+def parse_list(text: str, path: str, known: ImageList | None = None) -> ImageList:
+    """Read a whole list; every bad line is a Problem, every good one an Entry (once).
+    Lines that `known` (the other side of a diff) has are not parsed again."""
+    known_lines = {entry.text: entry for entry in known.entries} if known else {}
+    entries: list[Entry] = []
+    errors: list[Problem] = []
+    duplicates: list[Problem] = []
+    first_seen: dict[str, Entry] = {}
+    selectors: list[Selector] = []
+    first_selector: dict[str, Selector] = {}
+    for number, raw in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
+        line = _strip_comment(raw)
+        if not line:
+            continue
+        if _is_selector(line):
+            try:
+                selector = parse_selector(number, line)
+            except InvalidReference as exc:
+                errors.append(Problem(path, number, str(exc)))
+                continue
+            seen = first_selector.setdefault(selector.key, selector)
+            if seen is selector:
+                selectors.append(selector)
+            else:
+                duplicates.append(Problem(path, number, f"the same selector as line {seen.line}"))
+            continue
+        try:
+            entry = _entry(number, line, known_lines)
+        except InvalidReference as exc:
+            errors.append(Problem(path, number, str(exc)))
+            continue
+        earlier = first_seen.setdefault(entry.key, entry)
+        if earlier is entry:
+            entries.append(entry)
+        else:
+            duplicates.append(
+                Problem(
+                    path, number, f"{line} is the same image as line {earlier.line} ({entry.key})"
+                )
+            )
+    return ImageList(path, tuple(entries), tuple(errors), tuple(duplicates), tuple(selectors))
+
+
+def _is_selector(line: str) -> bool:
+    """A line with options after the name (`NAME tags=...`); other lines with spaces, options
+    or URLs stay errors of their own kind."""
+    return (
+        "=" in line
+        and _SPACE.search(line) is not None
+        and len(line) <= MAX_LINE_LENGTH
+        and not line.startswith("-")
+        and "://" not in line
+    )
+
+
+def map_destinations(
+    entries: Iterable[Entry], prefix: str, path: str
+) -> tuple[list[Mapping], list[Problem]]:
+    """Each entry's destination under `prefix`; entries that cannot be mirrored are Problems."""
+    mappings: list[Mapping] = []
+    problems: list[Problem] = []
+    host, _, prefix_path = validate_destination_prefix(prefix).partition("/")
+    for entry in entries:
+        try:
+            mappings.append(Mapping(entry, destination_under(entry.source, host, prefix_path)))
+        except InvalidReference as exc:
+            problems.append(Problem(path, entry.line, str(exc)))
+    return mappings, problems
+
+
+def added_images(base: ImageList | None, head: ImageList) -> tuple[Entry, ...]:
+    """Images in `head` that `base` did not have; spelling, order and comments do not count."""
+    if base is None:
+        return head.entries
+    known = base.keys
+    return tuple(entry for entry in head.entries if entry.key not in known)
+
+
+def removed_images(base: ImageList | None, head: ImageList) -> tuple[Entry, ...]:
+    """Images that `base` had and `head` no longer lists (reported, never deleted)."""
+    if base is None:
+        return ()
+    listed = head.keys
+    return tuple(entry for entry in base.entries if entry.key not in listed)

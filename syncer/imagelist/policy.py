@@ -1,0 +1,55 @@
+"""What may enter the mirror: `allowed_sources` patterns, and never a link-local host. Pure.
+
+Link-local addresses (169.254.0.0/16, fe80::/10) are cloud metadata services, never registries:
+a merge request must not make the runner ask them and post the answer in its comment.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import lru_cache
+
+from syncer.imagelist.parse import Entry, ImageList, Problem
+
+
+def _host(domain: str) -> str:
+    if domain.startswith("["):
+        return domain[1:].partition("]")[0]
+    return domain.rpartition(":")[0] if domain.count(":") == 1 else domain
+
+
+@lru_cache(maxsize=1024)  # a list names few registries, each many times
+def is_link_local(domain: str) -> bool:
+    try:
+        return ipaddress.ip_address(_host(domain)).is_link_local
+    except ValueError:
+        return False
+
+
+def refusal(entry: Entry, allowed: Sequence[re.Pattern[str]]) -> str | None:
+    """Why this source may not enter the mirror, or None."""
+    if is_link_local(entry.source.domain):
+        return f"{entry.key}: a link-local host is never a registry (refused)"
+    if allowed and not any(p.fullmatch(entry.key) for p in allowed):
+        return f"{entry.key} is outside allowed_sources"
+    return None
+
+
+def apply_policy(images: ImageList, allowed: Sequence[str]) -> ImageList:
+    """The list without the sources that may not enter; each of them is an error line."""
+    patterns = [re.compile(p) for p in allowed]
+    kept: list[Entry] = []
+    refused: list[Problem] = []
+    for entry in images.entries:
+        why = refusal(entry, patterns)
+        if why is None:
+            kept.append(entry)
+        else:
+            refused.append(Problem(images.path, entry.line, why))
+    if not refused:
+        return images
+    errors = tuple(sorted([*images.errors, *refused], key=lambda p: p.line))
+    return replace(images, entries=tuple(kept), errors=errors)

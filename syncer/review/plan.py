@@ -1,0 +1,144 @@
+"""Merge-request validation: what the MR adds, whether each source exists, where it will land."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+from syncer import process
+from syncer.config import Config
+from syncer.containers.auth import DockerAuth
+from syncer.copy.skopeo import Reason, SkopeoOptions, classify_failure, inspect_command
+from syncer.heartbeat import Heartbeat
+from syncer.imagelist.parse import Mapping, Problem
+from syncer.record.report import cell, short
+from syncer.record.results import platforms_of
+from syncer.trust.companions import subjects_of, summary
+from syncer.trust.drift import Trust
+
+MARKER = "<!-- syncer-plan -->"
+Log = Callable[[str], None]
+MAX_SHOWN = 300  # characters of a registry's error text in the plan (an MR comment)
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    source: str
+    destination: str
+    platforms: tuple[str, ...] = ()
+    problem: str | None = None
+    trust: str = ""  # companions found at the source, and the verification result
+
+
+def inspect_source(
+    mapping: Mapping, options: SkopeoOptions, timeout: float, auth: DockerAuth | None = None
+) -> PlanRow:
+    """`skopeo inspect --raw` of the source manifest: does it exist, which platforms."""
+    source, destination = str(mapping.source), str(mapping.destination)
+    done = process.run(inspect_command(mapping.source, options), timeout=timeout)
+    if not done.ok:
+        reason, error = classify_failure(done.stderr, timed_out=done.timed_out)
+        problem = f"{reason.value}: {error}"
+        if reason is Reason.UNAUTHORIZED and auth is not None and auth.lookup(source) is None:
+            problem += f" ({NO_CREDENTIALS.format(registry=mapping.source.domain)})"
+        return PlanRow(source, destination, problem=problem)
+    try:
+        platforms = platforms_of(done.stdout)
+    except ValueError:
+        platforms = None
+    return PlanRow(source, destination, platforms or ("single platform",))
+
+
+NO_CREDENTIALS = (
+    "this job has no credentials for {registry}: is SYNCER_AUTHFILE set for it? GitLab gives "
+    "protected variables only to pipelines of protected branches"
+)
+
+
+def make_plan(mappings: Sequence[Mapping], config: Config, log: Log) -> list[PlanRow]:
+    from syncer.copy.runner import make_copier
+
+    copier = make_copier(config, lambda _: None)
+    options, auth = copier.options, copier.client.auth
+
+    def inspect(mapping: Mapping) -> PlanRow:
+        with heartbeat.waiting(str(mapping.source), "skopeo inspect is running"):
+            row = inspect_source(mapping, options, config.timeout, auth)
+        if row.problem:
+            return row
+        with heartbeat.waiting(str(mapping.source), "looking for its signatures and SBOMs"):
+            return _with_trust(row, mapping, copier.trust)
+
+    try:
+        with (
+            Heartbeat(log) as heartbeat,
+            ThreadPoolExecutor(max_workers=max(1, config.check_concurrency)) as pool,
+        ):
+            return list(pool.map(inspect, mappings))
+    finally:
+        copier.client.close()
+
+
+def _with_trust(row: PlanRow, mapping: Mapping, trust: Trust) -> PlanRow:
+    """What would travel with the image, and whether its signature verifies (else a problem)."""
+    parts = []
+    found = trust.client.serving(mapping.source)
+    if trust.companions is not None and found is not None:
+        endpoint, index = found
+        kinds = trust.companions.find(
+            mapping, lambda: subjects_of(trust.client.manifest_at(endpoint, index))
+        )
+        parts.append(summary(c.kind for c in kinds or []) or "no signatures or SBOMs")
+    rule = trust.rule_for(mapping.source)
+    if rule is not None:
+        digest, why = trust.verified_digest(mapping, rule)
+        if digest is None:
+            return replace(row, problem=f"unverified: {why}", trust="; ".join(parts))
+        parts.append(f"signature verified with {rule.key_path}")
+    return replace(row, trust="; ".join(parts))
+
+
+def render_plan(rows: Sequence[PlanRow], problems: Sequence[Problem], base: str) -> str:
+    """The plan as markdown: for the job log, the step summary and the MR comment."""
+    lines = [MARKER, "### syncer plan", ""]
+    bad = [r for r in rows if r.problem]
+    parts = [f"{len(problems)} invalid line(s) in the list"] if problems else []
+    parts += [f"{len(bad)} added image(s) that cannot be read"] if bad else []
+    if parts:
+        lines.append(f"**This change cannot be mirrored as is: {' and '.join(parts)}.**")
+    lines.append(f"{len(rows)} image(s) added. Compared with: {cell(base)}.")
+    lines.append("")
+    for problem in problems:
+        lines.append(f"- {cell(short(str(problem), MAX_SHOWN))}")
+    if problems:
+        lines.append("")
+    if rows:
+        lines += [
+            "| Source | Destination | Platforms | Signatures & SBOMs | Check |",
+            "|---|---|---|---|---|",
+        ]
+        for row in rows:
+            check = f"FAILED {cell(short(row.problem, MAX_SHOWN))}" if row.problem else "found"
+            lines.append(
+                f"| `{row.source}` | `{row.destination}` | {cell(', '.join(row.platforms))} "
+                f"| {cell(row.trust)} | {check} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def plan_json(rows: Sequence[PlanRow], problems: Sequence[Problem]) -> str:
+    return json.dumps(
+        {
+            "ok": not problems and not any(r.problem for r in rows),
+            "problems": [str(p) for p in problems],
+            "images": [
+                {"source": r.source, "destination": r.destination, "platforms": list(r.platforms),
+                 "problem": r.problem, "trust": r.trust}
+                for r in rows
+            ],
+        },
+        indent=2,
+        sort_keys=True,
+    )  # fmt: skip

@@ -1,0 +1,1 @@
+"""What travels with an image and guards it: companions, signature verification, drift."""
