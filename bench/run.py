@@ -34,13 +34,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from syncer.record.results import ImageResult, Status  # noqa: E402
+from syncer.record.image import ImageResult, Status  # noqa: E402
 from syncer.record.state import apply_results  # noqa: E402
-from syncer.record.statedump import dump_state  # noqa: E402
 from testing.gitrepo import IDENTITY, git  # noqa: E402
 from testing.images import make_upstream_image  # noqa: E402
 from testing.latency import LatencyProxy  # noqa: E402
 from testing.mirrors import write_registries_conf  # noqa: E402
+from testing.records import dump_state  # noqa: E402
 from testing.registry import Registry  # noqa: E402
 from testing.signing import Key, attest, sign  # noqa: E402
 

@@ -12,17 +12,22 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from syncer import __version__
-from syncer.commands import lists, pipeline, registries  # noqa: F401  (they register commands)
-from syncer.commands.common import _globals, _settings, app
+from syncer.commands import lists, mirrors, plan, repair, report, run, sync, where  # noqa: F401
+from syncer.commands.common import Globals, app
 from syncer.errors import SyncerError, UsageError
 
 INTERNAL_ERROR = 3
+# The global options that take a value, by every spelling; `hoisted` moves them (and
+# --verbose) from after the command to before it, so they may stand on either side.
+VALUED = ("-C", "--repo", "--list", "--dest", "--set")
+FLAGS = ("--verbose", "-v")
 
 
 def _version(value: bool) -> None:
@@ -33,6 +38,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
@@ -50,8 +56,8 @@ def _root(
         typer.Option(
             "--repo",
             "-C",
-            help="Run as if started in this folder; the repository root holding syncer.yaml is "
-            "found from there, as git finds it. Also accepted after the command.",
+            help="Run as if started in this folder (default: the current one); the repository "
+            "root holding syncer.yaml is found from there, as git finds it.",
             show_default=False,
         ),
     ] = None,
@@ -59,21 +65,66 @@ def _root(
         str | None, typer.Option("--list", help="Image list file [config key 'list'].")
     ] = None,
     dest: Annotated[
-        str | None, typer.Option("--dest", help="Destination prefix [config key 'destination'].")
+        str | None,
+        typer.Option(
+            "--dest", help="Destination prefix HOST[:PORT][/PATH] [config key 'destination']."
+        ),
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Show the whole output of a failed git or skopeo command."
+        ),
+    ] = False,
 ) -> None:
     """Mirror the container images named in source-images.list into a private registry.
 
-    Options before the command apply to every command; the same options after it win.
+    The options here apply to every command and may also follow it (the later ones win).
     """
-    _globals.clear()
-    _globals.update(repo=repo, list=list_, destination=dest)
-    _settings.clear()
+    pairs: dict[str, object] = {}
     for item in settings or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise UsageError(f"--set {item!r}: expected KEY=VALUE")
-        _settings[key.strip()] = value
+        pairs[key.strip()] = value
+    ctx.obj = Globals(repo, list_, dest, pairs, verbose)
+
+
+def _takes_value(word: str) -> bool:
+    return word in VALUED
+
+
+def _is_global(word: str) -> bool:
+    name = word.partition("=")[0]
+    return name in VALUED or word in FLAGS
+
+
+def hoisted(argv: Sequence[str]) -> list[str]:
+    """`argv` with the global options that follow the command moved to just before it, in
+    their order (so that, as click keeps the last, the ones after the command win)."""
+    words = list(argv)
+    at = 0
+    while at < len(words) and words[at].startswith("-"):  # options before the command
+        at += 2 if _takes_value(words[at]) else 1
+    if at >= len(words):
+        return words
+    before, command, rest = words[:at], words[at], words[at + 1 :]
+    moved: list[str] = []
+    kept: list[str] = []
+    index = 0
+    while index < len(rest):
+        word = rest[index]
+        if word == "--":  # everything after it is an argument
+            kept += rest[index:]
+            break
+        if _is_global(word):
+            width = 2 if _takes_value(word) else 1
+            moved += rest[index : index + width]
+            index += width
+            continue
+        kept.append(word)
+        index += 1
+    return [*before, *moved, command, *kept]
 
 
 class _Signals:
@@ -115,8 +166,8 @@ class _Signals:
 
 
 # A large list becomes hundreds of thousands of long-lived objects, none in a cycle; at the
-# default threshold (700 allocations) the collector walks them again and again, a fifth of
-# the time of a 100,000-line dry run. Cycles are still collected, less often.
+# default threshold (700 allocations) the collector walks them again and again. Cycles are
+# still collected, less often.
 GC_THRESHOLD = (20_000, 10, 10)
 
 
@@ -124,11 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run a command and turn every expected failure into one line + exit code."""
     gc.set_threshold(*GC_THRESHOLD)
     with _Signals() as signals:
-        code = _run(argv)
+        code = _run(hoisted(sys.argv[1:] if argv is None else argv))
     return 128 + signals.received if signals.received else code
 
 
-def _run(argv: list[str] | None) -> int:
+def _run(argv: list[str]) -> int:
     try:
         result = app(args=argv, prog_name="syncer", standalone_mode=False)
     except typer.Exit as exc:

@@ -15,6 +15,7 @@ from typing import Any
 
 from syncer.errors import UsageError
 from syncer.imagelist.reference import InvalidReference, validate_destination_prefix
+from syncer.trust.drift import DriftMode
 
 CONFIG_FILE = "syncer.yaml"
 ENV_PREFIX = "SYNCER_"
@@ -28,7 +29,7 @@ class Config:
     report: str = "MAPPING.md"
     state: str = "mapping.json"
     report_template: str | None = None
-    concurrency: int = 8  # copies are network-bound: see the Performance section of the README
+    concurrency: int = 8  # copies wait on the network, not the CPU (README: Performance)
     retry_times: int = 3
     timeout: int = 600
     authfile: str | None = None
@@ -43,7 +44,7 @@ class Config:
     allowed_sources: tuple[str, ...] = ()  # regular expressions on the normalized source
     signatures: bool = True  # mirror signatures, attestations, SBOMs and referrers too
     verify: tuple[tuple[str, str], ...] = ()  # (regex on the source, cosign public key path)
-    on_drift: str = "update"  # update | keep | backup
+    on_drift: DriftMode = DriftMode.UPDATE
 
     def path(self, name: str) -> Path:
         """A path from the configuration, relative to the repository root."""
@@ -60,9 +61,6 @@ class Config:
                 "set SYNCER_DESTINATION or pass --dest"
             )
         return self.destination
-
-    def is_insecure(self, host: str) -> bool:
-        return host.lower() in {h.lower() for h in self.insecure_registries}
 
 
 def _string(key: str, value: object) -> str:
@@ -128,13 +126,11 @@ def _verify_rules(key: str, value: object) -> tuple[tuple[str, str], ...]:
     )
 
 
-DRIFT_MODES = ("update", "keep", "backup")
-
-
-def _drift_mode(key: str, value: object) -> str:
-    if value not in DRIFT_MODES:
-        raise UsageError(f"{key} must be one of {', '.join(DRIFT_MODES)}, got {value!r}")
-    return str(value)
+def _drift_mode(key: str, value: object) -> DriftMode:
+    modes = [m.value for m in DriftMode]
+    if value not in modes:
+        raise UsageError(f"{key} must be one of {', '.join(modes)}, got {value!r}")
+    return DriftMode(value)
 
 
 def _destination(key: str, value: object) -> str:

@@ -8,14 +8,21 @@ pushed by the next one.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from syncer.ci import CiContext
+from syncer.config import Config
 from syncer.errors import SyncerError
 from syncer.files import Text, WriteError, holds, write_atomic
 from syncer.git import GitError, Repository
+from syncer.record.image import ImageResult, State, Status
+from syncer.record.shard import dump_results
+from syncer.workspace import render_files
 
 Log = Callable[[str], None]
 
@@ -155,3 +162,68 @@ def _rebase_onto_remote(repo: Repository, branch: str, own: int) -> None:
         raise GitError(
             f"local commits do not rebase onto origin/{branch}; resolve by hand and run again"
         ) from None
+
+
+def _commit_message(results: list[ImageResult], job_url: str | None) -> str:
+    counts = {s: sum(r.status is s for r in results) for s in Status}
+    parts = [f"{n} {s.value}" for s, n in counts.items() if n]
+    subject = f"Update image mirror report: {', '.join(parts) or 'no copies'} [skip ci]"
+    # The job URL goes into the message, not the report: the report changes only with the state.
+    return f"{subject}\n\nJob: {job_url}\n" if job_url else subject
+
+
+def append_summary(ci: CiContext, text: str) -> None:
+    """Add to the CI job's summary page where the provider has one (GitHub)."""
+    if ci.summary_file:
+        try:
+            with open(ci.summary_file, "a", encoding="utf-8") as summary:
+                summary.write(text)
+        except OSError as exc:
+            raise SyncerError(f"{ci.summary_file}: cannot write: {exc.strerror}") from None
+
+
+def publish_report(
+    config: Config,
+    repo: Repository,
+    ci: CiContext,
+    updates: State,
+    results: list[ImageResult],
+    push: bool,
+    log: Log,
+) -> None:
+    prefix = config.require_destination()
+    try:
+        publish(
+            repo,
+            render=lambda: render_files(config, prefix, updates),
+            message=_commit_message(results, ci.job_url),
+            author=Identity(config.git_author_name, config.git_author_email),
+            branch=ci.branch or repo.current_branch(),
+            push=push,
+            tries=config.push_tries,
+            log=log,
+        )
+    except ReportNotWritten:
+        raise
+    except SyncerError as exc:
+        exc.args = (f"{exc}; {_save_results(results, repo)}",)
+        raise
+    log(f"report: {config.path(config.report)}")
+
+
+def _save_results(results: list[ImageResult], repo: Repository) -> str:
+    """Where this run's results went when the state could not be recorded: never nowhere."""
+    try:
+        commit = repo.head_sha()
+    except SyncerError:
+        commit = "unknown"
+    text = dump_results(results, commit, None)
+    try:
+        fd, name = tempfile.mkstemp(prefix="syncer-results-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as exc:
+        return f"this run's results could not be saved either ({exc.strerror}): see the log above"
+    return (
+        f"this run's results are saved in {name}: record them with 'syncer report --merge {name}'"
+    )

@@ -1,4 +1,5 @@
-"""The working tree as syncer reads it: the list, where each image goes, and the state."""
+"""The working tree as syncer reads and writes it: the list, where each image goes, the state,
+and the report and state rendered for it."""
 
 from __future__ import annotations
 
@@ -7,9 +8,15 @@ from pathlib import Path
 
 from syncer.config import Config
 from syncer.errors import SyncerError, UsageError
+from syncer.files import Pieces, Text
+from syncer.git import Base, Repository
+from syncer.imagelist.diff import Diff, diff_lists
 from syncer.imagelist.parse import ImageList, Mapping, Problem, map_destinations, parse_list
 from syncer.imagelist.policy import apply_policy
-from syncer.record.state import State
+from syncer.record.image import State
+from syncer.record.report import report_pieces
+from syncer.record.state import merge, selected_keys
+from syncer.record.statedump import state_lines
 from syncer.record.statefile import load_state_lines
 
 
@@ -45,8 +52,8 @@ def read_list(config: Config) -> ImageList:
 
 
 def load_state_file(path: Path, origin: str) -> State:
-    """The state file, read a line at a time (a whole 100,000-image file, and its bytes
-    beside it, would be a third of the run's memory); no file is an empty state."""
+    """The state file, read a line at a time (a whole large file, and its bytes beside it,
+    would be much of the run's memory); no file is an empty state."""
     try:
         with path.open(encoding="utf-8", errors="replace", newline="") as lines:
             return load_state_lines(lines, origin, whole=lambda: read_text(path))
@@ -61,3 +68,44 @@ def load_workspace(config: Config, prefix: str, *, read_state: bool = True) -> W
     mappings, problems = map_destinations(images.entries, prefix, config.list)
     state = load_state_file(config.path(config.state), config.state) if read_state else {}
     return Workspace(images, mappings, [*images.errors, *problems], state)
+
+
+def list_at(
+    repo: Repository, rev: str, config: Config, known: ImageList | None = None
+) -> ImageList | None:
+    """The list as committed at `rev` (None: not there); the lines `known` has are not
+    parsed again."""
+    text = repo.file_at(rev, repo.relative(config.list_path))
+    return None if text is None else parse_list(text, config.list, known)
+
+
+def changes_since(repo: Repository, base: Base, work: Workspace, config: Config) -> Diff:
+    """The working tree's list against the one at `base`, read under the same policy."""
+    before = list_at(repo, base.sha, config, work.images) if base.sha else None
+    if before is not None:
+        before = apply_policy(before, config.allowed_sources)
+    return diff_lists(before, work.images)
+
+
+def render_files(
+    config: Config, prefix: str, updates: State, work: Workspace | None = None
+) -> dict[str, Text]:
+    """Report and state for the working tree as it is now, with `updates` merged in."""
+    work = work or load_workspace(config, prefix)
+    # Images the list's tag selectors chose stay, even when no longer chosen (never deleted).
+    selected = selected_keys(work.state, (s.key for s in work.images.selectors), updates)
+    state = merge(work.state, updates, {*(m.key for m in work.mappings), *selected})
+    template = config.path(config.report_template) if config.report_template else None
+    report = Pieces(
+        lambda: report_pieces(
+            work.mappings,
+            state,
+            prefix=prefix,
+            list_file=config.list,
+            state_file=config.state,
+            template=template,
+            selected=selected,
+        )
+    )
+    # The state first: written alone it is still the truth; a report alone would not be.
+    return {config.state: Pieces(lambda: state_lines(state)), config.report: report}

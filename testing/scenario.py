@@ -46,7 +46,7 @@ def state_entries(text: str) -> dict[str, dict[str, Any]]:
         key: {
             **image._asdict(),
             "platforms": list(image.platforms),
-            "companions": list(image.companions),
+            "companions": list(image.companions or ()),
             "history": [h._asdict() for h in image.history],
         }
         for key, image in load_state(text, "mapping.json").items()

@@ -25,7 +25,11 @@ def test_flag_beats_environment_beats_file(tmp_path: Path) -> None:
     assert config.concurrency == 3
     assert config.retry_times == 1
     assert config.insecure_registries == ("r1.local:5000",)
-    assert config.is_insecure("R1.local:5000")
+    # Host names match whatever their case, where skopeo's flags are decided.
+    from syncer.copy.skopeo import SkopeoOptions
+    from syncer.imagelist.reference import Reference
+
+    assert SkopeoOptions.from_config(config).is_insecure(Reference("R1.local:5000", "x"))
 
 
 def test_environment_list_is_comma_separated(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from syncer.config import Config
 from syncer.copy.runner import run_sync
 from syncer.imagelist.parse import Mapping, map_destinations, parse_list
-from syncer.record.results import ImageResult, Status
+from syncer.record.image import ImageResult, Status
 from testing.httpproxy import FaultyProxy
 from testing.images import layout_dir, make_upstream_image, push_image
 from testing.mirrors import write_registries_conf

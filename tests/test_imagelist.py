@@ -1,12 +1,7 @@
 import pytest
 
-from syncer.imagelist.parse import (
-    added_images,
-    map_destinations,
-    parse_line,
-    parse_list,
-    removed_images,
-)
+from syncer.imagelist.diff import added_images, removed_images
+from syncer.imagelist.parse import map_destinations, parse_line, parse_list
 from syncer.imagelist.reference import InvalidReference
 
 

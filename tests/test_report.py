@@ -3,11 +3,12 @@ from pathlib import Path
 import pytest
 
 from syncer.imagelist.parse import map_destinations, parse_list
-from syncer.record.report import cell, render_report
-from syncer.record.results import ImageResult, Status, platforms_of
+from syncer.record.image import ImageResult, Status
+from syncer.record.report import cell
 from syncer.record.state import apply_results, merge, needs_work
-from syncer.record.statedump import dump_state
 from syncer.record.statefile import load_state
+from syncer.registry.manifest import platforms_of
+from testing.records import dump_state, render_report
 
 PREFIX = "r.example.com/m"
 DIGEST = "sha256:" + "b" * 64

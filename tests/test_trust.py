@@ -8,6 +8,7 @@ real skopeo between real registries.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -245,3 +246,41 @@ def test_the_plan_shows_companions_and_the_verification(
         assert row.problem is not None
         assert row.problem.startswith("unverified: signed by another key")
     assert "signed, SBOM, 1 attestation" in render_plan([row], [], "base")
+
+
+def test_the_record_holds_no_path_of_the_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, upstream: Registry, destination: Registry,
+    conf: Path, key: Key,
+) -> None:  # fmt: skip
+    """The same verified run in two clones at different paths writes the same bytes: the key
+    is named as syncer.yaml names it, relative to the repository."""
+    good = make_upstream_image(tmp_path / "oci", upstream.host, ALPINE)
+    sign(upstream.host, REPO, good, key, reference=REPO)
+    other = "docker.io/library/busybox"
+    bad = make_upstream_image(tmp_path / "oci", upstream.host, f"{other}:1.36")
+    sign(upstream.host, other, bad, Key.generate(), reference=other)
+    rules = "verify:\n  - match: '^docker\\.io/library/'\n    key: keys/cosign.pub\n"
+    remote = Remote(
+        tmp_path,
+        {
+            "syncer.yaml": syncer_yaml(destination, conf) + rules,
+            "keys/cosign.pub": key.public_pem().decode(),
+        },
+    )
+    _, sha = remote.commit({"source-images.list": f"alpine:3.19\n{other}:1.36\n"}, "two")
+    monkeypatch.setattr("syncer.record.state.now", lambda: "2026-12-01T00:00:00Z")
+    written = []
+    for place in ("ci-1/builds/a", "elsewhere/b/c/d"):
+        gitlab_push(monkeypatch, "0" * 40, sha)
+        (tmp_path / place).parent.mkdir(parents=True)
+        checkout = remote.checkout(tmp_path / place, sha)
+        assert main(["run", "--no-push", "-C", str(checkout)]) == 1  # busybox: another key
+        written.append({n: (checkout / n).read_bytes() for n in ("mapping.json", "MAPPING.md")})
+        # Gone from the mirror again: the second clone's run copies and verifies it too.
+        mirrored = f"docker://{destination.host}/third/{ALPINE}"
+        subprocess.run(["skopeo", "delete", "--tls-verify=false", mirrored], check=True)
+    assert written[0] == written[1]
+    state = json.loads(written[0]["mapping.json"])["images"]
+    assert state[ALPINE]["verified"] == "keys/cosign.pub"
+    assert "another key than keys/cosign.pub" in state[f"{other}:1.36"]["error"]
+    assert str(tmp_path).encode() not in written[0]["MAPPING.md"] + written[0]["mapping.json"]

@@ -12,8 +12,8 @@ import pytest
 
 from syncer.imagelist.reference import parse_normalized
 from syncer.registry.taglist import _next_page
-from syncer.trust.companions import Companion, in_tags, subject_tag, summary
 from syncer.trust.drift import backup_tag, drifted
+from syncer.trust.naming import Companion, in_tags, subject_tag, summary
 from syncer.trust.verify import check_payload, load_rules, signature_valid
 from testing.signing import simple_signing_payload
 

@@ -1,7 +1,9 @@
-"""What every command shares: the typer app, the options, the configuration in force, output.
+"""What every command shares: the typer app, the global options' values, the configuration in
+force, output.
 
-Global options (`-C`, `--list`, `--dest`, `--set`) may stand before the command or after it;
-the repository root is found from the current folder as git finds it.
+The global options (`-C`, `--list`, `--dest`, `--set`, `--verbose`) are declared once, on the
+root (`syncer.cli`), and may stand before the command or after it; commands get their values
+as a `Globals` in typer's context object, never through module state.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 
@@ -30,30 +32,20 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-ListOpt = Annotated[str | None, typer.Option("--list", help="Image list file [config key 'list'].")]
-DestOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--dest", help="Destination prefix HOST[:PORT][/PATH] [config key 'destination']."
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-RepoOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--repo",
-        "-C",
-        help="Run as if started in this folder (default: the current one); the repository root "
-        "holding syncer.yaml is found from there, as git finds it.",
-        show_default=False,
-    ),
-]
+
+class Globals(NamedTuple):
+    """The global options as given (later ones win): where to run and what to set."""
+
+    repo: Path | None = None
+    list: str | None = None
+    destination: str | None = None
+    settings: dict[str, object] = {}  # noqa: RUF012  (a NamedTuple default, never mutated)
+    verbose: bool = False
 
 
-# Options given before the command (`--set KEY=VALUE` pairs, `-C`, `--list`, `--dest`); they
-# rank with the command's own flags, which win when both are given.
-_settings: dict[str, object] = {}
-_globals: dict[str, Any] = {}
+def globals_of(ctx: typer.Context) -> Globals:
+    found = ctx.find_root().obj
+    return found if isinstance(found, Globals) else Globals()
 
 
 def find_root(start: Path) -> Path:
@@ -65,13 +57,28 @@ def find_root(start: Path) -> Path:
     return start
 
 
-def _config(repo: Path | None, **flags: object | None) -> Config:
-    start = repo or _globals.get("repo") or Path.cwd()
+def config_of(given: Globals) -> Config:
+    """The configuration in force: syncer.yaml, then SYNCER_*, then --set, --list, --dest."""
+    start = given.repo or Path.cwd()
     if not start.is_dir():
         raise UsageError(f"-C {start}: no such directory")
-    given = {key: value for key, value in flags.items() if value is not None}
-    from_root = {k: _globals[k] for k in ("list", "destination") if _globals.get(k) is not None}
-    return load_config(find_root(start), os.environ, {**_settings, **from_root, **given})
+    flags = {"list": given.list, "destination": given.destination}
+    chosen = {key: value for key, value in flags.items() if value is not None}
+    return load_config(find_root(start), os.environ, {**given.settings, **chosen})
+
+
+def in_repository(given: Globals) -> tuple[Config, CiContext, Repository]:
+    """Configuration, CI context and git repository: what every git-aware command starts with."""
+    from syncer import ci
+    from syncer.git import Repository
+
+    config = config_of(given)
+    context = ci.detect(os.environ)
+    return config, context, Repository(config.root, push_user=context.push_user)
+
+
+def log(message: str) -> None:
+    typer.echo(message)
 
 
 def progress(message: str) -> None:
@@ -88,53 +95,15 @@ def report_problems(problems: list[Problem] | tuple[Problem, ...]) -> None:
         typer.echo(str(problem), err=True)
 
 
-def _print_json(data: Any) -> None:
+def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, sort_keys=True))
 
 
-def _mappings(config: Config, images: ImageList) -> tuple[list[Mapping], list[Problem]]:
+def mappings_of(config: Config, images: ImageList) -> tuple[list[Mapping], list[Problem]]:
     return map_destinations(images.entries, config.require_destination(), config.list)
 
 
-NoPushOpt = Annotated[bool, typer.Option("--no-push", help="Commit the report, do not push.")]
-BaseOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--base",
-        help="Compare the list with this revision (default: the merge request's base in an "
-        "MR/PR pipeline, the push's before SHA in a push pipeline, else HEAD~1).",
-    ),
-]
-
-
-def _log(message: str) -> None:
-    typer.echo(message)
-
-
-def _in_repository(
-    repo: Path | None, **flags: object | None
-) -> tuple[Config, CiContext, Repository]:
-    """Configuration, CI context and git repository: what every git-aware command starts with."""
-    from syncer import ci
-    from syncer.git import Repository
-
-    config = _config(repo, **flags)
-    context = ci.detect(os.environ)
-    return config, context, Repository(config.root, push_user=context.push_user)
-
-
-ShardOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--shard",
-        help="Sync only shard I of N (I/N), or 'auto' for the CI's own (GitLab CI_NODE_INDEX/"
-        "CI_NODE_TOTAL; GitHub SYNCER_SHARD_INDEX/SYNCER_SHARD_TOTAL). Writes --results "
-        "instead of committing.",
-    ),
-]
-
-
-def _shard(text: str | None, context: CiContext) -> Shard | None:
+def shard_of(text: str | None, context: CiContext) -> Shard | None:
     from syncer.record.shard import Shard
 
     if text is None:
@@ -146,6 +115,31 @@ def _shard(text: str | None, context: CiContext) -> Shard | None:
     return Shard.parse(text)
 
 
+def given_images(images: list[str] | None) -> list[str]:
+    if not images:
+        raise UsageError("give at least one IMAGE")
+    return images
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+NoPushOpt = Annotated[bool, typer.Option("--no-push", help="Commit the report, do not push.")]
+BaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base",
+        help="Compare the list with this revision (default: the merge request's base in an "
+        "MR/PR pipeline, the push's before SHA in a push pipeline, else HEAD~1).",
+    ),
+]
+ShardOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        help="Sync only shard I of N (I/N), or 'auto' for the CI's own (GitLab CI_NODE_INDEX/"
+        "CI_NODE_TOTAL; GitHub SYNCER_SHARD_INDEX/SYNCER_SHARD_TOTAL). Writes --results "
+        "instead of committing.",
+    ),
+]
 # typer 0.28 shows a required argument as `{IMAGE}`: the images are checked here instead.
 ImagesArg = Annotated[
     list[str] | None,
@@ -153,9 +147,3 @@ ImagesArg = Annotated[
         help="Image references, written as in the list.", metavar="IMAGE...", show_default=False
     ),
 ]
-
-
-def given_images(images: list[str] | None) -> list[str]:
-    if not images:
-        raise UsageError("give at least one IMAGE")
-    return images

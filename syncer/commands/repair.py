@@ -9,41 +9,63 @@ next `syncer run` syncs it. Nothing is copied and nothing is committed here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from syncer.commands.run import render_files
-from syncer.config import Config
-from syncer.copy.engine import Copier, destination_details
-from syncer.copy.runner import make_copier
-from syncer.files import write_atomic
-from syncer.imagelist.parse import Mapping
-from syncer.record.results import ImageResult, Status
-from syncer.record.state import apply_results
-from syncer.workspace import load_workspace
+import typer
+
+from syncer.commands.common import app, globals_of, in_repository, log
+
+if TYPE_CHECKING:
+    from syncer.config import Config
 
 Log = Callable[[str], None]
 
 
-def _in_place(copier: Copier, mapping: Mapping) -> ImageResult | None:
-    digest = copier.current_digest(mapping)
-    if digest is None:
-        return None
-    platforms = destination_details(copier.client, mapping.destination)[1]
-    return ImageResult(
-        str(mapping.source), str(mapping.destination), Status.SKIPPED, 0.0, digest, platforms
-    )
+@app.command("repair-state")
+def repair_state_command(ctx: typer.Context) -> int:
+    """Rebuild mapping.json and MAPPING.md from the destination, when mapping.json cannot be
+    read (a bad hand edit, conflict markers, a truncated file).
+
+    An image is recorded when the destination holds the manifest the source has now (HEAD
+    requests, as a run's skip check); the others are left out and synced by the next run.
+    Copies nothing, commits nothing.
+    """
+    from syncer.locks import run_lock
+
+    config, _, repository = in_repository(globals_of(ctx))
+    with run_lock(repository.git_dir, log):
+        return repair_state(config, log)
 
 
 def repair_state(config: Config, log: Log) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    from syncer.copy.check import destination_details
+    from syncer.copy.runner import image_sync, registries
+    from syncer.files import write_atomic
+    from syncer.imagelist.parse import Mapping
+    from syncer.record.image import ImageResult, Status
+    from syncer.record.state import apply_results
+    from syncer.workspace import load_workspace, render_files
+
     prefix = config.require_destination()
     work = load_workspace(config, prefix, read_state=False)
-    copier = make_copier(config, log)
-    try:
+
+    def in_place(mapping: Mapping) -> ImageResult | None:
+        digest = checker.current_digest(mapping)
+        if digest is None:
+            return None
+        platforms = destination_details(checker.client, mapping.destination)[1]
+        return ImageResult(
+            str(mapping.source), str(mapping.destination), Status.SKIPPED,
+            digest=digest, platforms=platforms,
+        )  # fmt: skip
+
+    with registries(config, log) as held:
+        checker = image_sync(config, held.client, log).checker
         with ThreadPoolExecutor(max_workers=max(1, config.check_concurrency)) as pool:
-            found = [r for r in pool.map(lambda m: _in_place(copier, m), work.mappings) if r]
-    finally:
-        copier.client.close()
+            found = [r for r in pool.map(in_place, work.mappings) if r]
     state = apply_results({}, found, None)
     for name, text in render_files(config, prefix, state, replace(work, state={})).items():
         write_atomic(config.path(name), text)

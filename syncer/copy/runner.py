@@ -1,34 +1,124 @@
-"""Run the copier over many images: checks and copies at their own concurrency, the
-configuration turned into a copier, the heartbeat around it all."""
+"""The run over many images: the configuration turned into the run's one registry client and
+its image sync, checks and copies at their own concurrency, the heartbeat around it all."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from threading import Lock, Semaphore
 
 from syncer.config import Config
 from syncer.containers.auth import DockerAuth
 from syncer.containers.pull_sources import RegistriesConf
-from syncer.copy.engine import Copier
+from syncer.copy.check import Checker
+from syncer.copy.copier import SkopeoCopier
+from syncer.copy.engine import ImageSync
 from syncer.copy.skopeo import SkopeoOptions
 from syncer.errors import UsageError
 from syncer.heartbeat import Heartbeat, quiet
 from syncer.imagelist.parse import Mapping
-from syncer.record.results import ImageResult
+from syncer.record.image import ImageResult
 from syncer.registry.client import RegistryClient
 from syncer.trust.companions import Companions
-from syncer.trust.drift import Trust
+from syncer.trust.guard import Trust
 from syncer.trust.verify import load_rules
 
 Log = Callable[[str], None]
 
 
+def registry_setup(config: Config) -> tuple[RegistriesConf, DockerAuth]:
+    """registries.conf and the credentials, read as skopeo will read them for this config."""
+    options = SkopeoOptions.from_config(config)
+    if options.authfile and not Path(options.authfile).is_file():
+        raise UsageError(f"authfile {options.authfile}: no such file")
+    conf = RegistriesConf.load(options.registries_conf, config.registries_conf_dir)
+    return conf, DockerAuth.from_authfile(options.authfile, conf.config.helpers)
+
+
+def open_client(config: Config, log: Log = lambda _: None) -> RegistryClient:
+    """The run's registry client: it asks registries as skopeo reads them."""
+    for host in config.insecure_registries:
+        log(f"TLS verification is off for {host} (insecure_registries)")
+    if config.registries_conf_dir:
+        log(
+            f"registries_conf_dir: syncer reads drop-ins from {config.registries_conf_dir}; "
+            "skopeo has no flag for it and reads its own directories whatever this says"
+        )
+    conf, auth = registry_setup(config)
+    return RegistryClient(auth=auth, conf=conf, insecure_hosts=config.insecure_registries, log=log)
+
+
+class Registries:
+    """The run's one registry client, made when first needed (a dry run without selectors
+    asks no registry) and closed at the end: expansion, plan and copy share it, so the
+    configuration is read once and each tag list asked once."""
+
+    def __init__(self, config: Config, log: Log = lambda _: None) -> None:
+        self.config, self.log = config, log
+        self._client: RegistryClient | None = None
+
+    @property
+    def client(self) -> RegistryClient:
+        if self._client is None:
+            self._client = open_client(self.config, self.log)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+@contextmanager
+def registries(config: Config, log: Log = lambda _: None) -> Iterator[Registries]:
+    held = Registries(config, log)
+    try:
+        yield held
+    finally:
+        held.close()
+
+
+def image_sync(
+    config: Config,
+    client: RegistryClient,
+    log: Log,
+    known_platforms: dict[str, tuple[str, ...]] | None = None,
+    heartbeat: Heartbeat | None = None,
+    last_digests: dict[str, str] | None = None,
+) -> ImageSync:
+    """What one image needs, as the configuration says."""
+    options = SkopeoOptions.from_config(config)
+    heartbeat = heartbeat or quiet()
+    copy_slots = Semaphore(max(1, config.concurrency))  # skopeo processes at once
+    trust = make_trust(config, client, copy_slots, last_digests)
+    pattern = re.compile(config.immutable_tags) if config.immutable_tags else None
+    checker = Checker(client, pattern, trust.prefetch, known_platforms or {}, heartbeat)
+    copier = SkopeoCopier(options, client, config.timeout, heartbeat=heartbeat, log=log)
+    return ImageSync(checker, copier, trust, config.timeout, heartbeat, log, copy_slots)
+
+
+def make_trust(
+    config: Config,
+    client: RegistryClient,
+    copy_slots: Semaphore,
+    last_digests: dict[str, str] | None = None,
+) -> Trust:
+    """Companions, verification rules and drift as the configuration says."""
+    options = SkopeoOptions.from_config(config)
+    return Trust(
+        client,
+        Companions(client, options, copy_slots) if config.signatures else None,
+        load_rules(config.verify, config.root),
+        config.on_drift,
+        dict(last_digests or {}),
+    )
+
+
 def sync_images(
     mappings: Sequence[Mapping],
-    copier: Copier,
+    syncing: ImageSync,
     *,
     concurrency: int,
     check_concurrency: int,
@@ -44,7 +134,7 @@ def sync_images(
 
     def one(mapping: Mapping) -> ImageResult:
         nonlocal finished
-        result = copier.sync(mapping)
+        result = syncing.sync(mapping)
         with lock:
             finished += 1
             log(
@@ -57,88 +147,25 @@ def sync_images(
         return list(pool.map(one, mappings))
 
 
-def registry_setup(config: Config) -> tuple[RegistriesConf, DockerAuth]:
-    """registries.conf and the credentials, read as skopeo will read them for this config."""
-    options = SkopeoOptions.from_config(config)
-    if options.authfile and not Path(options.authfile).is_file():
-        raise UsageError(f"authfile {options.authfile}: no such file")
-    conf = RegistriesConf.load(options.registries_conf, config.registries_conf_dir)
-    return conf, DockerAuth.from_authfile(options.authfile, conf.config.helpers)
-
-
-def registry_client(config: Config) -> RegistryClient:
-    """A client that asks registries as skopeo reads them, for this configuration."""
-    conf, auth = registry_setup(config)
-    return RegistryClient(auth=auth, conf=conf, insecure_hosts=config.insecure_registries)
-
-
-def make_copier(
-    config: Config,
-    log: Log,
-    known_platforms: dict[str, tuple[str, ...]] | None = None,
-    heartbeat: Heartbeat | None = None,
-    last_digests: dict[str, str] | None = None,
-) -> Copier:
-    options = SkopeoOptions.from_config(config)
-    for host in config.insecure_registries:
-        log(f"TLS verification is off for {host} (insecure_registries)")
-    if config.registries_conf_dir:
-        log(
-            f"registries_conf_dir: syncer reads drop-ins from {config.registries_conf_dir}; "
-            "skopeo has no flag for it and reads its own directories whatever this says"
-        )
-    conf, auth = registry_setup(config)
-    client = RegistryClient(
-        auth=auth,
-        conf=conf,
-        insecure_hosts=config.insecure_registries,
-        log=log,
-    )
-    pattern = re.compile(config.immutable_tags) if config.immutable_tags else None
-    copy_slots = Semaphore(max(1, config.concurrency))  # skopeo processes at once
-    trust = Trust(
-        client,
-        Companions(client, options, copy_slots) if config.signatures else None,
-        load_rules(config.verify, config.root),
-        config.on_drift,
-        dict(last_digests or {}),
-    )
-    return Copier(
-        options,
-        client,
-        trust,
-        config.timeout,
-        pattern,
-        known_platforms=known_platforms or {},
-        heartbeat=heartbeat or quiet(),
-        log=log,
-        copy_slots=copy_slots,
-    )
-
-
 def run_sync(
     mappings: Sequence[Mapping],
     config: Config,
     log: Log,
     known_platforms: dict[str, tuple[str, ...]] | None = None,
     last_digests: dict[str, str] | None = None,
+    client: RegistryClient | None = None,
 ) -> list[ImageResult]:
-    """Sync `mappings` as the configuration says, saying what is slow while it waits."""
+    """Sync `mappings` as the configuration says, saying what is slow while it waits; with the
+    run's client, or one of its own."""
+    if client is None:
+        with registries(config, log) as held:
+            return run_sync(mappings, config, log, known_platforms, last_digests, held.client)
     with Heartbeat(log) as heartbeat:
-        copier = make_copier(config, log, known_platforms, heartbeat, last_digests)
-        return _sync_with(copier, mappings, config, log)
-
-
-def _sync_with(
-    copier: Copier, mappings: Sequence[Mapping], config: Config, log: Log
-) -> list[ImageResult]:
-    try:
+        syncing = image_sync(config, client, log, known_platforms, heartbeat, last_digests)
         return sync_images(
             mappings,
-            copier,
+            syncing,
             concurrency=config.concurrency,
             check_concurrency=config.check_concurrency,
             log=log,
         )
-    finally:
-        copier.client.close()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import enum
 import re
 import tempfile
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from pathlib import Path
 from syncer import process
 from syncer.config import Config
 from syncer.imagelist.reference import Reference
+from syncer.record.image import Reason
 
 
 @dataclass(frozen=True)
@@ -100,21 +100,6 @@ def inspect_command(
         args.append("--tls-verify=false")
     args.append(read_reference(ref) if ref.digest else write_reference(ref))
     return tuple(args)
-
-
-class Reason(str, enum.Enum):
-    NOT_FOUND = "not found"
-    UNAUTHORIZED = "unauthorized"
-    RATE_LIMITED = "rate limited"
-    TLS = "TLS"
-    NETWORK = "network"
-    TIMEOUT = "timeout"
-    INTERRUPTED = "interrupted"
-    BLOCKED = "blocked"  # registries.conf blocks the registry
-    DIGEST = "digest"
-    UNVERIFIED = "unverified"  # a `verify` rule matched and no signature verified
-    COMPANIONS = "companions"  # the image is in place, a signature or SBOM could not be copied  # the destination would hold (or holds) another digest than the source
-    OTHER = "other"
 
 
 # First match wins: a 429 page may also say "unauthorized", a TLS failure also "dial tcp".

@@ -3,22 +3,18 @@ reads (the registries.conf mirrors first), one tag-list request per page."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from syncer.config import Config
 from syncer.imagelist.parse import Entry, Mapping, Problem, map_destinations
 from syncer.imagelist.reference import Reference, destination_for
 from syncer.imagelist.selectors import Selector
-from syncer.record.results import ImageResult, Status
+from syncer.record.image import ImageResult, Reason, Status
 
 if TYPE_CHECKING:  # the HTTP client is imported only by commands that expand
     from syncer.registry.client import RegistryClient
-    from syncer.registry.taglist import TagLists
-
-Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -35,16 +31,17 @@ class Expansion:
         ]
 
 
-def expand_with(
-    selectors: Sequence[Selector], tag_lists: TagLists, client: RegistryClient, workers: int = 8
+def expand(
+    selectors: Sequence[Selector], client: RegistryClient, workers: int = 8
 ) -> list[Expansion]:
-    """Each selector's tags now, from the first endpoint (in skopeo's order) that lists them."""
+    """Each selector's tags now, from the first endpoint (in skopeo's order) that lists them;
+    the tag lists are the run's (the companions read the same ones)."""
 
     def one(selector: Selector) -> Expansion:
         ref = Reference(selector.name.domain, selector.name.path, "latest")
         why = f"no endpoint may be read for {selector.name.name}"
         for endpoint in client.source_endpoints(ref):
-            tags, why = tag_lists.of(endpoint)
+            tags, why = client.tag_lists.of(endpoint)
             if tags is None:
                 continue
             chosen = selector.select(tags)
@@ -55,22 +52,10 @@ def expand_with(
             return Expansion(selector, tuple(chosen))
         return Expansion(selector, error=why)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return list(pool.map(one, selectors))
-
-
-def expand(selectors: Sequence[Selector], config: Config) -> list[Expansion]:
-    """Expand with a registry client of its own, made from the configuration."""
     if not selectors:
         return []
-    from syncer.copy.runner import registry_client
-    from syncer.registry.taglist import TagLists
-
-    client = registry_client(config)
-    try:
-        return expand_with(selectors, TagLists(client), client, config.check_concurrency)
-    finally:
-        client.close()
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return list(pool.map(one, selectors))
 
 
 def selected_mappings(
@@ -99,7 +84,7 @@ def failures(expansions: Sequence[Expansion], prefix: str) -> list[ImageResult]:
                 x.selector.key,
                 where,
                 Status.FAILED,
-                reason="selector",
+                reason=Reason.SELECTOR,
                 error=x.error,
                 selected_by=x.selector.key,
             )
@@ -111,5 +96,5 @@ def stamp(results: list[ImageResult], expansions: Sequence[Expansion]) -> list[I
     """Say which selector chose each image (for the state and the report)."""
     chosen_by = {e.key: x.selector.key for x in expansions for e in x.entries()}
     return [
-        replace(r, selected_by=chosen_by[r.source]) if r.source in chosen_by else r for r in results
+        r._replace(selected_by=chosen_by[r.source]) if r.source in chosen_by else r for r in results
     ]

@@ -193,19 +193,3 @@ def map_destinations(
         except InvalidReference as exc:
             problems.append(Problem(path, entry.line, str(exc)))
     return mappings, problems
-
-
-def added_images(base: ImageList | None, head: ImageList) -> tuple[Entry, ...]:
-    """Images in `head` that `base` did not have; spelling, order and comments do not count."""
-    if base is None:
-        return head.entries
-    known = base.keys
-    return tuple(entry for entry in head.entries if entry.key not in known)
-
-
-def removed_images(base: ImageList | None, head: ImageList) -> tuple[Entry, ...]:
-    """Images that `base` had and `head` no longer lists (reported, never deleted)."""
-    if base is None:
-        return ()
-    listed = head.keys
-    return tuple(entry for entry in base.entries if entry.key not in listed)

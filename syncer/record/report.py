@@ -11,14 +11,13 @@ from typing import NamedTuple, overload
 from syncer.errors import SyncerError
 from syncer.imagelist.parse import Mapping
 from syncer.imagelist.reference import Reference
-from syncer.record.results import ImageResult, Status
-from syncer.record.state import ImageState, State
-from syncer.trust.companions import summary
+from syncer.record.image import ImageResult, ImageState, Reason, State, Status
+from syncer.trust.naming import summary
 
 TEMPLATE = "MAPPING.md.j2"
 
 
-class Row(NamedTuple):  # a NamedTuple: built once an image, 0.4 µs against 2 µs frozen
+class Row(NamedTuple):  # a NamedTuple: built once an image, far cheaper than a frozen dataclass
     source: str
     target: Reference | str  # where it is mirrored (made a string when shown: see destination)
     platforms: tuple[str, ...]
@@ -58,7 +57,7 @@ def cell(value: object) -> str:
 
 def _shared_cells() -> Callable[[object], str]:
     """`cell`, computed once a distinct value: most cells of a large report repeat (the same
-    platforms, date and status), and escaping them one by one was a third of its time."""
+    platforms, date and status), and escaping each of them again was much of its time."""
     done: dict[object, str] = {}
 
     def shared(value: object) -> str:
@@ -181,7 +180,7 @@ def _summary(keys: Iterable[str], state: State) -> str:
             continue  # pending, as _status says
         if known.failed:
             failed += 1
-            unverified += known.reason == "unverified"
+            unverified += known.reason == Reason.UNVERIFIED
         else:
             ok += 1
     pending = total - ok - failed
@@ -194,8 +193,7 @@ def _summary(keys: Iterable[str], state: State) -> str:
 
 class TableLines:
     """A group's table lines as the built-in template shows them, made in Python (a jinja2
-    row with its cells cost about 10 µs, a second at 100,000 images) one at a time as the
-    template asks (never the whole table as one string); as a string, all of them."""
+    row with its cells is much slower, at 100,000 images) one at a time as the template asks (never the whole table as one string); as a string, all of them."""
 
     def __init__(self, group: Iterable[Row], escape: Callable[[object], str]) -> None:
         self.group, self.escape = group, escape
@@ -256,29 +254,6 @@ def report_pieces(
             raise  # the built-in template: a bug, shown whole
         where = f":{exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
         raise SyncerError(f"{template}{where}: report template: {exc}") from None
-
-
-def render_report(
-    mappings: Sequence[Mapping],
-    state: State,
-    *,
-    prefix: str,
-    list_file: str,
-    state_file: str,
-    template: Path | None = None,
-    selected: Iterable[str] = (),
-) -> str:
-    return "".join(
-        report_pieces(
-            mappings,
-            state,
-            prefix=prefix,
-            list_file=list_file,
-            state_file=state_file,
-            template=template,
-            selected=selected,
-        )
-    )
 
 
 def results_summary(results: Sequence[ImageResult], job_url: str | None = None) -> str:

@@ -6,14 +6,14 @@ adding a line never moves the others. The CI system runs the shards; syncer only
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from syncer.errors import SyncerError, UsageError
-from syncer.record.results import ImageResult, Status
+from syncer.record.fields import result_from_json, result_json
+from syncer.record.image import ImageResult
 
 RESULTS_VERSION = 1
 
@@ -43,15 +43,7 @@ def dump_results(results: Iterable[ImageResult], commit: str, shard: Shard | Non
         "version": RESULTS_VERSION,
         "commit": commit,
         "shard": str(shard) if shard else None,
-        "results": [
-            {
-                **dataclasses.asdict(r),
-                "status": r.status.value,
-                "platforms": list(r.platforms),
-                "companions": None if r.companions is None else list(r.companions),
-            }
-            for r in results
-        ],
+        "results": [result_json(r) for r in results],
     }
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
@@ -60,21 +52,9 @@ def load_results(text: str, origin: str) -> tuple[str, list[ImageResult]]:
     """The commit a shard ran at and its results."""
     try:
         data = json.loads(text)
-        results = [
-            ImageResult(
-                **{
-                    **item,
-                    "status": Status(item["status"]),
-                    "platforms": tuple(item["platforms"]),
-                    "companions": None
-                    if item.get("companions") is None
-                    else tuple(item["companions"]),
-                }
-            )
-            for item in data["results"]
-        ]
+        results = [result_from_json(item) for item in data["results"]]
         return str(data["commit"]), results
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SyncerError(
             f"{origin}: not a syncer results file ({exc.__class__.__name__})"
         ) from None

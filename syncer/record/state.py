@@ -8,60 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
-from typing import NamedTuple
 
-from syncer.record.results import ImageResult, Status
-
-COPIED, FAILED = "copied", "failed"
-
-
-class Copied(NamedTuple):
-    """One line of an image's digest history: a digest seen at the destination, first when."""
-
-    digest: str
-    at: str | None  # UTC, ISO 8601, of the run that first recorded it (None: before version 2)
-    commit: str | None
-
-
-# NamedTuples, not frozen dataclasses: a frozen dataclass takes 2.3 µs to build against
-# 0.4 µs, and a state is built once an image of a 100,000-line list.
-class ImageState(NamedTuple):
-    source: str
-    destination: str
-    status: str  # COPIED or FAILED
-    digest: str | None = None
-    platforms: tuple[str, ...] = ()
-    commit: str | None = None  # revision of the list at the last successful copy
-    reason: str | None = None  # why the last attempt failed
-    error: str | None = None
-    companions: tuple[str, ...] = ()  # kinds mirrored with it: signature, attestation, SBOM...
-    verified: str | None = None  # the key its signature was verified with
-    drift: str | None = None  # upstream moved the tag: "OLD -> NEW (kept|updated|backed up...)"
-    history: tuple[Copied, ...] = ()
-    selected_by: str | None = None  # the tag selector line that chose it (its key)
-    unselected: bool = False  # chosen once, no longer by its selector: kept, not synced
-
-    @property
-    def failed(self) -> bool:
-        return self.status == FAILED
-
-    @property
-    def complete(self) -> bool:
-        """Known to be mirrored with everything the report shows (an interrupted read after a
-        copy leaves the platforms out: the next run fills them in)."""
-        return self.status == COPIED and self.digest is not None and bool(self.platforms)
-
-
-State = dict[str, ImageState]  # by normalized source
+from syncer.record.image import Copied, ImageResult, ImageState, State, Status
 
 
 def _updated(
     before: ImageState | None, result: ImageResult, commit: str | None, when: str
 ) -> ImageState:
     if result.status is Status.FAILED:
-        base = before or ImageState(result.source, result.destination, FAILED)
+        base = before or ImageState(result.source, result.destination, Status.FAILED)
         return base._replace(
-            status=FAILED,
+            status=Status.FAILED,
             reason=result.reason,
             error=result.error,
             drift=result.drift,
@@ -76,14 +33,14 @@ def _updated(
     return ImageState(
         source=result.source,
         destination=result.destination,
-        status=COPIED,
+        status=Status.COPIED,
         digest=digest,
         platforms=result.platforms or (before.platforms if before else ()),
         # A skip proves the image is in place, not that this commit copied it.
         commit=commit if copied or before is None or before.commit is None else before.commit,
         companions=result.companions
         if result.companions is not None
-        else (before.companions if before else ()),
+        else (before.companions if before else None),
         verified=result.verified or (before.verified if before and not copied else None),
         drift=result.drift,
         history=history,

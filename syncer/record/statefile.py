@@ -1,8 +1,8 @@
 """`mapping.json`, the state file, read strictly (statedump.py writes it).
 
 Version 3 holds an image a line, keys sorted, fields at their default and the source (the
-line's key) left out: a change to an image is a one-line diff, a 100,000-image file is about
-50 MB, and it is read a line at a time, never held whole. Any other layout (versions 1 and 2,
+line's key) left out: a change to an image is a one-line diff, and a large file is read a line
+at a time, never held whole. Any other layout (versions 1 and 2,
 a hand-formatted file) is read whole, with the same checks. Every problem is a StateError
 naming the file, the line or the image and key, and the way forward. Pure: text in, values
 out; the same state gives the same bytes.
@@ -11,19 +11,18 @@ out; the same state gives the same bytes.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any, NamedTuple
 
 from syncer.errors import SyncerError
-from syncer.record.state import COPIED, FAILED, Copied, ImageState, State
+from syncer.record.fields import DECODED_ENUMS, LIST_FIELDS, entry_problem, entry_valid
+from syncer.record.image import Copied, Image, ImageState, State
 
 # 3: one image a line, defaults and the source left out; 2: companions, verified, drift and
 # the digest history. Earlier versions are read and migrated.
 VERSION = 3
 HEAD = ("{\n", f'  "version": {VERSION},\n', '  "images": {\n')
-_NAMES = frozenset(ImageState._fields)
 _FROM_KEY = "\0(the entry's key)"  # a source not written: compared by identity, never decoded
 
 
@@ -34,50 +33,12 @@ class StateError(SyncerError):
 
 
 _FIX = "fix it by hand, or run 'syncer repair-state' to rebuild it from the destination"
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$")
-_OPTIONAL_TEXT = ("commit", "reason", "error", "verified", "drift", "selected_by")
 _HISTORY_KEYS = frozenset(("digest", "at", "commit"))
-
-
-def _strings(items: object) -> bool:
-    return isinstance(items, list) and all(isinstance(item, str) for item in items)
-
-
-def _check_entry(value: object) -> str | None:
-    """What is wrong with one image's entry, in words, or None (history lines are already
-    Copied when they were right: see _Decoder)."""
-    if not isinstance(value, dict):
-        return f"expected an object, got {type(value).__name__}"
-    if not _NAMES.issuperset(value):
-        return f"unknown key {sorted(set(value) - _NAMES)[0]!r}"
-    get = value.get
-    if not isinstance(get("source", _FROM_KEY), str):  # absent: the entry's key (version 3)
-        return f"source: expected a string, got {get('source')!r}"
-    if not isinstance(get("destination"), str):
-        return f"destination: expected a string, got {get('destination')!r}"
-    if get("status") not in (COPIED, FAILED):
-        return f"status: expected 'copied' or 'failed', got {get('status')!r}"
-    digest = get("digest")
-    if digest is not None and (not isinstance(digest, str) or not _DIGEST.match(digest)):
-        return f"digest: expected a digest like 'sha256:<hex>', got {digest!r}"
-    for name in ("platforms", "companions"):
-        if name in value and not _strings(value[name]):
-            return f"{name}: expected a list of strings, got {value[name]!r}"
-    history = get("history", [])
-    if not isinstance(history, list) or not all(type(h) is Copied for h in history):
-        return "history: expected a list of {digest, at, commit}"
-    if not isinstance(get("unselected", False), bool):
-        return f"unselected: expected true or false, got {get('unselected')!r}"
-    for name in _OPTIONAL_TEXT:
-        text = get(name)
-        if text is not None and not isinstance(text, str):
-            return f"{name}: expected a string or null, got {text!r}"
-    return None
 
 
 def _conflict_line(text: str) -> int | None:
     """The line of the first git conflict marker, if any (str.find: a regex over a large
-    file costs a third of a second)."""
+    file is far slower)."""
     found: list[int] = []
     for marker in ("<<<<<<<", "=======", ">>>>>>>"):
         at = text.find(marker)
@@ -140,48 +101,23 @@ class _Decoder:
         if type(history) is list:
             history = [self.history_line(h, digest) if type(h) is dict else h for h in history]
             value["history"] = history
-        if not _valid(value):
-            return _Invalid(_check_entry(value) or "not an image's entry")
+        if not entry_valid(value):
+            return _Invalid(entry_problem(value) or "not an image's entry")
         shared = self.shared
         if history is not None:
             value["history"] = tuple(history)
         elif digest:  # version 1: the one digest it knew
             value["history"] = (Copied(digest, None, value.get("commit")),)
-        for name in ("status", "commit"):
-            if name in value:
-                value[name] = shared.setdefault(value[name], value[name])
-        for name in ("platforms", "companions"):
+        if "commit" in value:
+            value["commit"] = shared.setdefault(value["commit"], value["commit"])
+        for name, members in DECODED_ENUMS.items():
+            if value.get(name) is not None:
+                value[name] = members[value[name]]
+        for name, empty in LIST_FIELDS:
             if name in value:
                 items = tuple(value[name])
-                value[name] = shared.setdefault(items, items)
+                value[name] = shared.setdefault(items, items) if items else empty
         return ImageState(**value)
-
-
-_STRINGS = {str}
-_OPTIONAL = frozenset(_OPTIONAL_TEXT)
-
-
-def _valid(value: dict[str, Any]) -> bool:
-    """True when `_check_entry` finds nothing, in one pass (it runs once an image; the
-    checks that explain what is wrong run only when something is)."""
-    for name, item in value.items():
-        if name in _OPTIONAL:
-            ok = item is None or type(item) is str
-        elif name == "platforms" or name == "companions":
-            ok = type(item) is list and set(map(type, item)) <= _STRINGS
-        elif name == "history":
-            ok = type(item) is list and all(type(h) is Copied for h in item)
-        elif name == "source" or name == "destination":
-            ok = type(item) is str
-        elif name == "status":
-            ok = item in (COPIED, FAILED)
-        elif name == "digest":
-            ok = item is None or (type(item) is str and _DIGEST.match(item) is not None)
-        else:
-            ok = name == "unselected" and type(item) is bool
-        if not ok:
-            return False
-    return "destination" in value and "status" in value  # the source may be the key's
 
 
 def _images(text: str, origin: str) -> dict[str, object]:
@@ -214,7 +150,7 @@ def _reason(exc: ValueError) -> str:
 
 def _keyed(key: str, value: object, origin: str) -> ImageState:
     """An entry under its key, or the StateError that names it."""
-    if isinstance(value, ImageState):
+    if isinstance(value, Image):
         if value.source is _FROM_KEY:
             return value._replace(source=key)
         if value.source == key:
@@ -223,7 +159,7 @@ def _keyed(key: str, value: object, origin: str) -> ImageState:
     elif isinstance(value, _Invalid):
         problem = value.problem
     else:
-        problem = _check_entry(value) or "not an image's entry"
+        problem = entry_problem(value) or "not an image's entry"
     raise StateError(f"{origin}: images[{json.dumps(key)}].{problem}; {_FIX}")
 
 

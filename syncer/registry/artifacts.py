@@ -2,7 +2,7 @@
 registry client itself, byte for byte.
 
 An artifact is one manifest, a config and a layer or two of a few kilobytes. A skopeo process
-for each cost about 40 ms of CPU and a dozen round trips one after the other; here the blobs
+for each costs its start-up and a dozen round trips one after the other; here the blobs
 the destination lacks are read and written together, each checked against its digest, then
 the manifest is written with the source's own bytes (so its digest is the source's). Anything
 else (an index, a blob over LIMIT, an upload the destination does not take) is left to skopeo:

@@ -9,26 +9,47 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from syncer.containers.pull_sources import Endpoint
+from syncer.containers.auth import DockerAuth
+from syncer.containers.pull_sources import Endpoint, RegistriesConf
 from syncer.containers.registries_conf import RegistriesConfError
 from syncer.imagelist.reference import Reference
 from syncer.registry.http import HTTPError, Response
+from syncer.registry.manifest import Manifest
 from syncer.registry.session import Session
+from syncer.registry.taglist import TagLists
 
 
-@dataclass(frozen=True)
-class Manifest:
-    digest: str
-    body: dict[str, Any]
-    raw: bytes = b""
+class RegistryClient:
+    """The questions syncer asks registries: digests (HEAD), manifests, blobs, tag lists.
 
+    One a run: the session under it keeps each host's scheme and tokens, and `tag_lists` each
+    repository's tags, for every step that asks.
+    """
 
-class RegistryClient(Session):
-    """The questions syncer asks registries: digests (HEAD), manifests, blobs."""
+    def __init__(
+        self,
+        *,
+        auth: DockerAuth,
+        conf: RegistriesConf,
+        insecure_hosts: Iterable[str] = (),
+        log: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self.auth, self.conf = auth, conf
+        self.session = Session(auth=auth, log=log)
+        self.insecure_hosts = {h.lower() for h in insecure_hosts}
+        # What the source serves, by reference, for this run: the check finds it, the copy,
+        # the companions and the verification use it without asking again.
+        self._serving: dict[str, tuple[Endpoint, str]] = {}
+        self.tag_lists = TagLists(self)
+        # The session's own tools, for the callers that bound or batch their requests.
+        self.throttle = self.session.throttle
+        self.deadline = self.session.deadline
+        self.at_once = self.session.at_once
+        self.close = self.session.close
 
     # Public questions -------------------------------------------------------------------
     def destination_endpoint(self, ref: Reference) -> Endpoint | None:
@@ -106,7 +127,7 @@ class RegistryClient(Session):
     # Requests ----------------------------------------------------------------------------------
     def head(self, endpoint: Endpoint, reference: str) -> str | None:
         """The manifest digest of `reference` at `endpoint` (None: absent or cannot tell)."""
-        response = self._send("HEAD", endpoint, f"manifests/{reference}")
+        response = self.session.send("HEAD", endpoint, f"manifests/{reference}")
         if response is None or response.status_code != 200:
             return None
         digest = response.headers.get("docker-content-digest")
@@ -114,11 +135,11 @@ class RegistryClient(Session):
 
     def get(self, endpoint: Endpoint, suffix: str) -> Response | None:
         """GET `/v2/<path>/<suffix>` with auth and back-off; None when it cannot be reached."""
-        return self._send("GET", endpoint, suffix)
+        return self.session.send("GET", endpoint, suffix)
 
     def blob_exists(self, endpoint: Endpoint, digest: str) -> bool | None:
         """Whether the repository holds the blob (None: cannot tell)."""
-        response = self._send("HEAD", endpoint, f"blobs/{digest}")
+        response = self.session.send("HEAD", endpoint, f"blobs/{digest}")
         if response is None or response.status_code not in (200, 404):
             return None
         return response.status_code == 200
@@ -126,12 +147,12 @@ class RegistryClient(Session):
     def blob(self, endpoint: Endpoint, digest: str) -> bytes | None:
         """A blob's bytes, following a redirect to storage (Docker Hub, S3 behind Harbor);
         None when it cannot be read or its bytes do not have its digest."""
-        response = self._send("GET", endpoint, f"blobs/{digest}")
+        response = self.session.send("GET", endpoint, f"blobs/{digest}")
         if response is not None and response.status_code in (301, 302, 303, 307, 308):
             location = response.headers.get("location", "")
-            client = self._client(verify=not endpoint.insecure)
+            client = self.session.client(verify=not endpoint.insecure)
             try:  # no Authorization to another host: the URL carries its own signature
-                response = client.get(location, timeout=self._time_left() or 0.001)
+                response = client.get(location, timeout=self.session.time_left() or 0.001)
             except HTTPError:
                 return None
         if response is None or response.status_code != 200:
@@ -140,7 +161,7 @@ class RegistryClient(Session):
 
     def upload_blob(self, endpoint: Endpoint, digest: str, data: bytes) -> bool:
         """A monolithic upload (POST, then one PUT with the bytes): True when stored."""
-        started = self._send("POST", endpoint, "blobs/uploads/", push=True)
+        started = self.session.send("POST", endpoint, "blobs/uploads/", push=True)
         location = started.headers.get("location", "") if started is not None else ""
         if started is None or started.status_code != 202 or not location:
             return False
@@ -149,12 +170,12 @@ class RegistryClient(Session):
             return False  # an upload elsewhere: not this client's to follow (skopeo copies)
         query = f"{parts.query}&" if parts.query else ""
         target = f"{parts.path}?{query}{urlencode({'digest': digest})}"
-        done = self._send("PUT", endpoint, target, (data, "application/octet-stream"))
+        done = self.session.send("PUT", endpoint, target, (data, "application/octet-stream"))
         return done is not None and done.status_code in (201, 204)
 
     def put_manifest(self, endpoint: Endpoint, reference: str, raw: bytes, media_type: str) -> bool:
         """Write a manifest byte for byte (an index whose children are already there)."""
-        response = self._send("PUT", endpoint, f"manifests/{reference}", (raw, media_type))
+        response = self.session.send("PUT", endpoint, f"manifests/{reference}", (raw, media_type))
         return response is not None and response.status_code in (200, 201)
 
 

@@ -3,8 +3,8 @@
 Connections are kept alive per thread and per host (a re-sync asks each registry hundreds of
 small questions), TLS is verified unless the caller says otherwise, redirects are not followed
 (the caller decides), and the environment's proxies are used as skopeo and curl use them
-(`https_proxy`, `http_proxy`, `no_proxy`, upper or lower case). httpx did the same at about
-90 ms of import and 0.8 ms of CPU a request, against 0.3 ms here: most of a no-op re-sync.
+(`https_proxy`, `http_proxy`, `no_proxy`, upper or lower case). httpx did the same with a
+costlier import and more CPU a request (README: Performance).
 """
 
 from __future__ import annotations

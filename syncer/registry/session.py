@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 from syncer.containers.auth import DockerAuth
-from syncer.containers.pull_sources import Endpoint, RegistriesConf
+from syncer.containers.pull_sources import Endpoint
 from syncer.registry.challenge import authorization
 from syncer.registry.http import Client, HTTPError, Response
+from syncer.registry.once import OncePerKey
 from syncer.registry.throttle import Throttle, is_rate_limited, retry_after
 
 MANIFEST_TYPES = (
@@ -30,6 +31,7 @@ MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
 )
 _API_HOSTS = {"docker.io": "registry-1.docker.io"}
+_UNREACHABLE = ""  # a host's scheme when neither answered: for this run, cannot tell (copy)
 Log = Callable[[str], None]
 
 
@@ -38,24 +40,17 @@ class Session:
         self,
         *,
         auth: DockerAuth,
-        conf: RegistriesConf,
-        insecure_hosts: Iterable[str] = (),
         log: Log = lambda _: None,
         timeout: float = 15.0,
         max_tries: int = 6,
     ):
-        self.auth, self.conf = auth, conf
-        # What the source serves, by reference, for this run: the check finds it, the copy,
-        # the companions and the verification use it without asking again.
-        self._serving: dict[str, tuple[Endpoint, str]] = {}
-        self.insecure_hosts = {h.lower() for h in insecure_hosts}
+        self.auth = auth
         self.throttle = Throttle(log)
         self.max_tries = max_tries
         self._timeout = timeout
         self._clients: dict[bool, Client] = {}  # by "verify TLS", made when first needed
         self._tokens: dict[tuple[str, str], str] = {}
-        self._schemes: dict[str, str | None] = {}  # None: could not be reached
-        self._host_locks: dict[str, threading.Lock] = {}
+        self._schemes: OncePerKey[str, str] = OncePerKey()  # by host: https, http or unreachable
         self._lock = threading.Lock()
         self._local = threading.local()  # per thread: the deadline of the image it works on
         self._pool: ThreadPoolExecutor | None = None  # for at_once, made when first needed
@@ -70,7 +65,7 @@ class Session:
         finally:
             self._local.deadline = before
 
-    def _time_left(self) -> float | None:
+    def time_left(self) -> float | None:
         """The timeout for the next request; None when this thread's deadline has passed."""
         deadline = getattr(self._local, "deadline", None)
         if deadline is None:
@@ -103,18 +98,14 @@ class Session:
         futures = [pool.submit(under_deadline, call) for call in calls[1:]]
         return [calls[0](), *(future.result() for future in futures)]
 
-    def _client(self, *, verify: bool) -> Client:
+    def client(self, *, verify: bool) -> Client:
         with self._lock:
             if verify not in self._clients:
                 # verify=False only for hosts named insecure (or insecure in registries.conf).
                 self._clients[verify] = Client(timeout=self._timeout, verify=verify)
             return self._clients[verify]
 
-    def _host_lock(self, host: str) -> threading.Lock:
-        with self._lock:
-            return self._host_locks.setdefault(host, threading.Lock())
-
-    def _send(
+    def send(
         self,
         method: str,
         endpoint: Endpoint,
@@ -161,19 +152,23 @@ class Session:
         token = self._tokens.get((host, scope))
         if token:
             headers["Authorization"] = token
-        insecure = endpoint.insecure
-        client = self._client(verify=not insecure)
-        if host not in self._schemes:
+        client = self.client(verify=not endpoint.insecure)
+        first: list[Response | None] = []  # the answer of the request that found the scheme
+
+        def discover() -> str | None:
             # The first request to a host finds its scheme (https, then http for an insecure
             # one, as skopeo does); the others wait for that instead of each trying too.
-            with self._host_lock(host):
-                if host not in self._schemes:
-                    schemes = ["https", "http"] if insecure else ["https"]
-                    return self._try(client, method, schemes, host, path, headers, content)
-        scheme = self._schemes[host]
-        if scheme is None:
+            schemes = ["https", "http"] if endpoint.insecure else ["https"]
+            response, scheme = self._try(client, method, schemes, host, path, headers, content)
+            first.append(response)
+            return scheme
+
+        scheme = self._schemes.get(host, discover)
+        if first:
+            return first[0]
+        if not scheme:  # unreachable, or this image's time ran out before an answer
             return None
-        return self._try(client, method, [scheme], host, path, headers, content)
+        return self._try(client, method, [scheme], host, path, headers, content)[0]
 
     def _try(
         self,
@@ -184,11 +179,13 @@ class Session:
         path: str,
         headers: dict[str, str],
         content: tuple[bytes, str] | None = None,
-    ) -> Response | None:
+    ) -> tuple[Response | None, str | None]:
+        """The first answer, and the scheme that gave it; (None, None) when this image's time
+        is up (the host is not blamed), (None, unreachable) when no scheme answered."""
         for scheme in schemes:
-            timeout = self._time_left()
-            if timeout is None:  # this image's time is up: cannot tell (the host is not blamed)
-                return None
+            timeout = self.time_left()
+            if timeout is None:
+                return None, None
             try:
                 response = client.request(
                     method,
@@ -199,10 +196,8 @@ class Session:
                 )
             except HTTPError:
                 continue
-            self._schemes[host] = scheme
-            return response
-        self._schemes.setdefault(host, None)  # never reached: for this run, cannot tell (copy)
-        return None
+            return response, scheme
+        return None, _UNREACHABLE
 
     def _authorize(
         self, endpoint: Endpoint, host: str, scope: str, response: Response, sent: str | None
@@ -214,8 +209,8 @@ class Session:
             response.headers.get("www-authenticate", ""),
             scope,
             self.auth.for_reference(endpoint.location),
-            self._client(verify=True),
-            self._time_left() or 0.001,
+            self.client(verify=True),
+            self.time_left() or 0.001,
         )
         if value is None or value == sent:
             return False  # nothing to answer with, or the same was refused already: no loop

@@ -6,9 +6,10 @@ Registries paginate `GET /v2/<name>/tags/list?n=N` and name the next page in a `
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
+
+from syncer.registry.once import OncePerKey
 
 if TYPE_CHECKING:  # the HTTP client is imported by whoever makes one
     from syncer.containers.pull_sources import Endpoint
@@ -30,23 +31,17 @@ class TagLists:
 
     def __init__(self, client: RegistryClient):
         self.client = client
-        self._lists: dict[str, tuple[list[str] | None, str]] = {}
-        self._asking: dict[str, threading.Lock] = {}
-        self._lock = threading.Lock()
+        self._lists: OncePerKey[str, tuple[list[str] | None, str]] = OncePerKey()
 
     def of(self, endpoint: Endpoint) -> tuple[list[str] | None, str]:
         """Every tag of the endpoint's repository, all pages (`n` and the `Link` header), or
-        None and why not; remembered for the run (one tag list per repository)."""
-        key = f"{endpoint.host}/{endpoint.path}"
-        with self._lock:
-            asking = self._asking.setdefault(key, threading.Lock())
-        with asking:  # a list already being asked (a prefetch) is waited for, not asked again
-            with self._lock:
-                if key in self._lists:
-                    return self._lists[key]
-            return self._list(endpoint, key)
+        None and why not; remembered for the run (one tag list per repository: a list being
+        asked, by a prefetch, is waited for, not asked again)."""
+        answer = self._lists.get(f"{endpoint.host}/{endpoint.path}", lambda: self._list(endpoint))
+        assert answer is not None  # noqa: S101  (_list always answers)
+        return answer
 
-    def _list(self, endpoint: Endpoint, key: str) -> tuple[list[str] | None, str]:
+    def _list(self, endpoint: Endpoint) -> tuple[list[str] | None, str]:
         tags: list[str] = []
         page: str | None = f"tags/list?n={_PAGE}"
         answer: tuple[list[str] | None, str] = (tags, "")
@@ -62,6 +57,4 @@ class TagLists:
                 answer = (None, f"{endpoint.location}: the tag list is not JSON")
                 break
             page = _next_page(response.headers.get("link"))
-        with self._lock:
-            self._lists[key] = answer
         return answer

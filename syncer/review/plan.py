@@ -6,17 +6,20 @@ import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from threading import Semaphore
 
 from syncer import process
 from syncer.config import Config
 from syncer.containers.auth import DockerAuth
-from syncer.copy.skopeo import Reason, SkopeoOptions, classify_failure, inspect_command
+from syncer.copy.skopeo import SkopeoOptions, classify_failure, inspect_command
 from syncer.heartbeat import Heartbeat
 from syncer.imagelist.parse import Mapping, Problem
+from syncer.record.image import Reason
 from syncer.record.report import cell, short
-from syncer.record.results import platforms_of
-from syncer.trust.companions import subjects_of, summary
-from syncer.trust.drift import Trust
+from syncer.registry.client import RegistryClient
+from syncer.registry.manifest import platforms_of
+from syncer.trust.guard import Trust
+from syncer.trust.naming import subjects_of, summary
 
 MARKER = "<!-- syncer-plan -->"
 Log = Callable[[str], None]
@@ -57,11 +60,19 @@ NO_CREDENTIALS = (
 )
 
 
-def make_plan(mappings: Sequence[Mapping], config: Config, log: Log) -> list[PlanRow]:
-    from syncer.copy.runner import make_copier
+def make_plan(
+    mappings: Sequence[Mapping], config: Config, log: Log, client: RegistryClient | None = None
+) -> list[PlanRow]:
+    """Each added image inspected at its source, with what would travel with it; with the
+    run's registry client, or one of its own."""
+    from syncer.copy.runner import make_trust, registries
 
-    copier = make_copier(config, lambda _: None)
-    options, auth = copier.options, copier.client.auth
+    if client is None:
+        with registries(config) as held:
+            return make_plan(mappings, config, log, held.client)
+    options = SkopeoOptions.from_config(config)
+    trust = make_trust(config, client, Semaphore(max(1, config.concurrency)))
+    auth = client.auth
 
     def inspect(mapping: Mapping) -> PlanRow:
         with heartbeat.waiting(str(mapping.source), "skopeo inspect is running"):
@@ -69,16 +80,13 @@ def make_plan(mappings: Sequence[Mapping], config: Config, log: Log) -> list[Pla
         if row.problem:
             return row
         with heartbeat.waiting(str(mapping.source), "looking for its signatures and SBOMs"):
-            return _with_trust(row, mapping, copier.trust)
+            return _with_trust(row, mapping, trust)
 
-    try:
-        with (
-            Heartbeat(log) as heartbeat,
-            ThreadPoolExecutor(max_workers=max(1, config.check_concurrency)) as pool,
-        ):
-            return list(pool.map(inspect, mappings))
-    finally:
-        copier.client.close()
+    with (
+        Heartbeat(log) as heartbeat,
+        ThreadPoolExecutor(max_workers=max(1, config.check_concurrency)) as pool,
+    ):
+        return list(pool.map(inspect, mappings))
 
 
 def _with_trust(row: PlanRow, mapping: Mapping, trust: Trust) -> PlanRow:
@@ -96,7 +104,7 @@ def _with_trust(row: PlanRow, mapping: Mapping, trust: Trust) -> PlanRow:
         digest, why = trust.verified_digest(mapping, rule)
         if digest is None:
             return replace(row, problem=f"unverified: {why}", trust="; ".join(parts))
-        parts.append(f"signature verified with {rule.key_path}")
+        parts.append(f"signature verified with {rule.label}")
     return replace(row, trust="; ".join(parts))
 
 

@@ -9,77 +9,17 @@ digest is not copied again: a no-op re-sync costs HEAD requests and tag lists, n
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from threading import Semaphore
-from typing import TYPE_CHECKING
 
+from syncer.containers.pull_sources import Endpoint
 from syncer.copy.skopeo import SkopeoOptions, classify_failure, run_copy
 from syncer.imagelist.parse import Mapping
 from syncer.imagelist.reference import Reference
 from syncer.registry.artifacts import NotSmall, copy_small
-from syncer.registry.taglist import TagLists
-
-if TYPE_CHECKING:  # the report uses the pure helpers here without the HTTP client
-    from syncer.containers.pull_sources import Endpoint
-    from syncer.registry.client import Manifest, RegistryClient
-    from syncer.registry.http import Response
-
-SUFFIXES = {".sig": "signature", ".att": "attestation", ".sbom": "SBOM"}
-REFERRERS = "referrers index"
-REFERRER = "referrer"
-
-
-@dataclass(frozen=True)
-class Companion:
-    kind: str
-    tag: str | None  # the tag at the source and the destination (None: by digest only)
-    digest: str | None = None  # known up front for referrers found through the API
-
-
-def subject_tag(digest: str) -> str:
-    """`sha256:abc` -> `sha256-abc`: cosign's and the referrers tag schema's naming."""
-    return digest.replace(":", "-", 1)
-
-
-def in_tags(tags: Iterable[str], subjects: Iterable[str]) -> list[Companion]:
-    """The companion tags of `subjects` (manifest digests) among a repository's tags."""
-    wanted = {subject_tag(d) for d in subjects}
-    found = []
-    for tag in tags:
-        base, dot, rest = tag.partition(".")
-        if base not in wanted:
-            continue
-        if not dot:
-            found.append(Companion(REFERRERS, tag))
-        elif f".{rest}" in SUFFIXES:
-            found.append(Companion(SUFFIXES[f".{rest}"], tag))
-    return sorted(found, key=lambda c: c.tag or "")
-
-
-def subjects_of(manifest: Manifest | None) -> list[str]:
-    """The index digest and every manifest it lists (a platform can be signed on its own)."""
-    if manifest is None:
-        return []
-    entries = manifest.body.get("manifests")
-    listed = [e["digest"] for e in entries if isinstance(e, dict) and isinstance(e.get("digest"), str)] if isinstance(entries, list) else []  # fmt: skip
-    return [manifest.digest, *listed]
-
-
-def summary(kinds: Iterable[str]) -> str:
-    """`signature, attestation, attestation` -> `signed, 2 attestations`."""
-    counts = Counter(kinds)
-    parts = ["signed"] if counts.pop("signature", 0) else []
-    if counts.pop("SBOM", 0):
-        parts.append("SBOM")
-    for kind in ("attestation", REFERRER):
-        n = counts.pop(kind, 0)
-        if n:
-            parts.append(f"{n} {kind}{'s' if n > 1 else ''}")
-    counts.pop(REFERRERS, None)
-    return ", ".join(parts)
+from syncer.registry.client import RegistryClient
+from syncer.registry.once import OncePerKey
+from syncer.trust.naming import REFERRER, REFERRERS, Companion, in_tags, subject_tag
 
 
 class Companions:
@@ -89,62 +29,47 @@ class Companions:
         self.client, self.options = client, options
         # The images' copy slots: a companion copied by skopeo counts against `concurrency`.
         self.copy_slots = copy_slots
-        self.tag_lists = TagLists(client)
-        self._api: dict[str, bool] = {}  # by registry host: does it offer the referrers API?
-        self._probe_locks: dict[str, threading.Lock] = {}
-        self._lock = threading.Lock()
+        self._api: OncePerKey[str, bool] = OncePerKey()  # by host: offers the referrers API?
 
     def tags(self, endpoint: Endpoint) -> list[str] | None:
-        return self.tag_lists.of(endpoint)[0]
+        return self.client.tag_lists.of(endpoint)[0]
 
     def prefetch(self, mapping: Mapping) -> None:
         """The tag list where skopeo will most likely read the image (its first endpoint),
         asked while the image itself is checked."""
         endpoints = self.client.source_endpoints(mapping.source)
         if endpoints:
-            self.tag_lists.of(endpoints[0])
-
-    def _by_api(self, endpoint: Endpoint, subjects: list[str]) -> list[Companion]:
-        """Referrers through the OCI 1.1 API; a registry without it is asked once a run."""
-        key = endpoint.host
-        found: list[Companion] = []
-        for subject in subjects:
-            if key not in self._api:  # the first to ask a registry asks alone; the rest wait
-                with self._probe_lock(key):
-                    response = self._ask(endpoint, subject) if self._api.get(key, True) else None
-            else:
-                response = self._ask(endpoint, subject) if self._api[key] else None
-            if response is None:
-                if self._api.get(key) is False:
-                    break
-                continue
-            try:
-                listed = response.json().get("manifests") or []
-            except (ValueError, AttributeError):
-                continue
-            found += [Companion(REFERRER, None, str(d["digest"])) for d in listed if isinstance(d, dict) and "digest" in d]  # fmt: skip
-        return found
+            self.client.tag_lists.of(endpoints[0])
 
     def _offers_api(self, endpoint: Endpoint, subject: str) -> bool:
-        """Whether the registry answers the referrers API, asked once a run: the first image
-        asks (with its own digest), the others wait for that answer."""
-        if endpoint.host not in self._api:
-            with self._probe_lock(endpoint.host):
-                if endpoint.host not in self._api:
-                    self._ask(endpoint, subject)
-        return self._api.get(endpoint.host, False)
+        """Whether the registry answers the OCI 1.1 referrers API, asked once a run: the first
+        image asks (with its own digest), the others wait for that answer."""
+        offers = self._api.get(
+            endpoint.host, lambda: self._referrers(endpoint, subject) is not None
+        )
+        return bool(offers)
 
-    def _probe_lock(self, host: str) -> threading.Lock:
-        with self._lock:
-            return self._probe_locks.setdefault(host, threading.Lock())
-
-    def _ask(self, endpoint: Endpoint, subject: str) -> Response | None:
-        """The referrers of `subject`, or None (and the registry remembered as without the
-        API when it answers anything but 200)."""
+    def _referrers(self, endpoint: Endpoint, subject: str) -> list[Companion] | None:
+        """The referrers of `subject` through the API, or None when it does not answer 200."""
         response = self.client.get(endpoint, f"referrers/{subject}")
-        supported = response is not None and response.status_code == 200
-        self._api[endpoint.host] = supported
-        return response if supported else None
+        if response is None or response.status_code != 200:
+            return None
+        try:
+            listed = response.json().get("manifests") or []
+        except (ValueError, AttributeError):
+            return None
+        return [Companion(REFERRER, None, str(d["digest"])) for d in listed if isinstance(d, dict) and "digest" in d]  # fmt: skip
+
+    def _by_api(self, endpoint: Endpoint, subjects: list[str]) -> list[Companion] | None:
+        """Referrers of every subject through the API; None when one cannot be read (a
+        registry that offers the API answers every subject, an empty list when it has none)."""
+        found: list[Companion] = []
+        for subject in subjects:
+            listed = self._referrers(endpoint, subject)
+            if listed is None:
+                return None
+            found += listed
+        return found
 
     def find(self, mapping: Mapping, subjects: Callable[[], list[str]]) -> list[Companion] | None:
         """The companions of the image's manifests (`subjects`, asked only when the source
@@ -157,12 +82,14 @@ class Companions:
         if tags is None:
             return None
         marked = {t.partition(".")[0] for t in tags if t.startswith("sha256-")}
-        if not self._offers_api(endpoint, found[1]) and marked <= {subject_tag(found[1])}:
+        api = self._offers_api(endpoint, found[1])
+        if not api and marked <= {subject_tag(found[1])}:
             # Without the referrers API only tags can name companions, and none names
             # anything but the index: its platforms' manifests need not be read.
             return in_tags(tags, [found[1]])
         digests = subjects()
-        return in_tags(tags, digests) + self._by_api(endpoint, digests)
+        referrers = self._by_api(endpoint, digests) if api else []
+        return None if referrers is None else in_tags(tags, digests) + referrers
 
     def mirror(self, mapping: Mapping, companions: list[Companion], timeout: float) -> str | None:
         """Copy the companions not yet at the destination; the first failure, or None."""

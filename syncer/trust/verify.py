@@ -3,8 +3,7 @@ cosign signatures (`sha256-<hex>.sig`) verifies with the rule's public key, over
 simple-signing payload, for exactly the digest being copied and the source's repository.
 
 The cryptography is the `cryptography` package's (ECDSA with SHA-256, as cosign signs with a
-key pair). Keyless signatures (Fulcio certificates, Rekor log) are not verified: that needs the
-internet's transparency log.
+key pair).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from syncer.containers.pull_sources import Endpoint
 from syncer.errors import UsageError
 from syncer.imagelist.reference import InvalidReference, Reference, parse_normalized
 from syncer.registry.client import RegistryClient
-from syncer.trust.companions import subject_tag
+from syncer.trust.naming import subject_tag
 
 SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
@@ -29,7 +28,7 @@ SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
 @dataclass(frozen=True)
 class Rule:
     pattern: re.Pattern[str]
-    key_path: str
+    label: str  # the key's path as syncer.yaml names it (the record never holds this machine's)
     key: Any  # a cryptography public key
 
     def matches(self, source: Reference) -> bool:
@@ -54,7 +53,7 @@ def load_rules(config_rules: tuple[tuple[str, str], ...], root: Path) -> list[Ru
             raise UsageError(f"verify: key {path}: not a PEM public key") from None
         if not isinstance(key, ec.EllipticCurvePublicKey):
             raise UsageError(f"verify: key {path}: not an ECDSA public key (cosign's kind)")
-        rules.append(Rule(re.compile(match), str(path), key))
+        rules.append(Rule(re.compile(match), key_path, key))
     return rules
 
 
@@ -107,7 +106,7 @@ def verify(
             continue
         payload = response.content
         if not signature_valid(rule.key, payload, str(signature)):
-            problems.append(f"signed by another key than {rule.key_path}")
+            problems.append(f"signed by another key than {rule.label}")
             continue
         wrong = check_payload(payload, digest, source)
         if wrong is None:

@@ -1,37 +1,17 @@
-"""What happened to each image: plain values that the report, the state and shards share."""
+"""Manifests as registries send them: the digest and body of one, the platforms an index lists."""
 
 from __future__ import annotations
 
-import enum
 import json
 from dataclasses import dataclass
-
-
-class Status(str, enum.Enum):
-    COPIED = "copied"
-    SKIPPED = "skipped"  # already identical at the destination
-    FAILED = "failed"
+from typing import Any
 
 
 @dataclass(frozen=True)
-class ImageResult:
-    source: str
-    destination: str
-    status: Status
-    seconds: float = 0.0
-    digest: str | None = None
-    platforms: tuple[str, ...] = ()
-    reason: str | None = None
-    error: str | None = None
-    companions: tuple[str, ...] | None = None  # kinds mirrored with it (None: not looked at)
-    verified: str | None = None  # the key whose signature verified before the copy
-    drift: str | None = None  # "OLD -> NEW (what was done)" when upstream moved the tag
-    selected_by: str | None = None  # the tag selector line that chose it
-
-    def describe(self) -> str:
-        if self.status is Status.FAILED:
-            return f"failed ({self.reason}): {self.error or 'no error message'}"
-        return f"{self.status.value} in {self.seconds:.1f}s"
+class Manifest:
+    digest: str
+    body: dict[str, Any]
+    raw: bytes = b""
 
 
 def platform_name(fields: object) -> str | None:

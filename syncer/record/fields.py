@@ -1,0 +1,261 @@
+"""The image record's fields, read from its one declaration (`record.image.Image`), and what
+every file format needs of them: the state file's checks (the one that says why and its fast
+twin), how each field is decoded, encoded and left out at its default. Pure.
+
+A field's kind follows from its type (`str | None` is optional text, `tuple[str, ...]` a list of
+strings, ...) and its `Mark`; `statefile`, `statedump` and `shard` loop over `FIELDS` instead of
+naming fields.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+import typing
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from syncer.record.image import Copied, Image, Mark, Reason, Status
+
+KEY = "source"  # the state's key: version 3 leaves it out of the entry
+RECORDED_STATUSES = (Status.COPIED.value, Status.FAILED.value)  # what mapping.json may say
+REASONS = frozenset(r.value for r in Reason)
+DIGEST_PATTERN = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$")
+
+
+class Kind(enum.Enum):
+    TEXT = "a string"
+    OPTIONAL_TEXT = "a string or null"
+    DIGEST = "a digest or null"
+    TEXTS = "a list of strings"
+    FLAG = "true or false"
+    STATUS = "a status"
+    REASON = "a reason or null"
+    HISTORY = "a digest history"
+    NUMBER = "a number"
+
+
+_BY_TYPE: dict[object, Kind] = {
+    str: Kind.TEXT,
+    str | None: Kind.OPTIONAL_TEXT,
+    tuple[str, ...]: Kind.TEXTS,
+    tuple[str, ...] | None: Kind.TEXTS,
+    bool: Kind.FLAG,
+    Status: Kind.STATUS,
+    Reason | None: Kind.REASON,
+    tuple[Copied, ...]: Kind.HISTORY,
+    float: Kind.NUMBER,
+}
+
+
+class Field(NamedTuple):
+    name: str
+    position: int  # its index in an Image
+    kind: Kind
+    default: object
+    in_state: bool
+    in_results: bool
+    required: bool  # no default: every entry has it
+
+
+def _field(position: int, name: str, hint: Any) -> Field:
+    marks: tuple[object, ...] = ()
+    if typing.get_origin(hint) is typing.Annotated:
+        hint, *rest = typing.get_args(hint)
+        marks = tuple(rest)
+    kind = Kind.DIGEST if Mark.DIGEST in marks else _BY_TYPE[hint]
+    defaults = Image._field_defaults
+    return Field(
+        name,
+        position,
+        kind,
+        defaults.get(name),
+        in_state=Mark.RESULTS_ONLY not in marks,
+        in_results=Mark.STATE_ONLY not in marks,
+        required=name not in defaults,
+    )
+
+
+_HINTS = typing.get_type_hints(Image, include_extras=True)
+FIELDS = tuple(_field(i, name, _HINTS[name]) for i, name in enumerate(Image._fields))
+STATE_FIELDS = tuple(f for f in FIELDS if f.in_state)
+RESULTS_FIELDS = tuple(f for f in FIELDS if f.in_results)
+STATE_NAMES = frozenset(f.name for f in STATE_FIELDS)
+
+
+# The state file's checks ------------------------------------------------------------------
+def _strings(items: object) -> bool:
+    return isinstance(items, list) and all(isinstance(item, str) for item in items)
+
+
+def _digest(value: object) -> bool:
+    return isinstance(value, str) and DIGEST_PATTERN.match(value) is not None
+
+
+def _problem(field: Field, value: object) -> str | None:
+    """What is wrong with one field's value as read from mapping.json, in words, or None."""
+    kind, name = field.kind, field.name
+    if kind is Kind.TEXT and not isinstance(value, str):
+        return f"{name}: expected a string, got {value!r}"
+    if kind is Kind.STATUS and value not in RECORDED_STATUSES:
+        return f"{name}: expected 'copied' or 'failed', got {value!r}"
+    if kind is Kind.DIGEST and value is not None and not _digest(value):
+        return f"{name}: expected a digest like 'sha256:<hex>', got {value!r}"
+    if kind is Kind.TEXTS and not _strings(value):
+        return f"{name}: expected a list of strings, got {value!r}"
+    if kind is Kind.HISTORY and not (
+        isinstance(value, list) and all(type(h) is Copied for h in value)
+    ):
+        return f"{name}: expected a list of {{digest, at, commit}}"
+    if kind is Kind.FLAG and not isinstance(value, bool):
+        return f"{name}: expected true or false, got {value!r}"
+    if kind in (Kind.OPTIONAL_TEXT, Kind.REASON) and value is not None:
+        if not isinstance(value, str):
+            return f"{name}: expected a string or null, got {value!r}"
+        if kind is Kind.REASON and value not in REASONS:
+            known = ", ".join(repr(r) for r in sorted(REASONS))
+            return f"{name}: expected one of {known} or null, got {value!r}"
+    return None
+
+
+def entry_problem(value: object) -> str | None:
+    """What is wrong with one image's entry of mapping.json, or None. History lines are
+    already Copied where they were right (the decoder makes them); a missing source is the
+    entry's key (version 3 leaves it out)."""
+    if not isinstance(value, dict):
+        return f"expected an object, got {type(value).__name__}"
+    if not STATE_NAMES.issuperset(value):
+        return f"unknown key {sorted(set(value) - STATE_NAMES)[0]!r}"
+    for field in STATE_FIELDS:
+        if field.name in value:
+            problem = _problem(field, value[field.name])
+        elif field.name == KEY or not field.required:
+            continue  # the entry's key, or at its default
+        else:
+            problem = _problem(field, None)
+        if problem:
+            return problem
+    return None
+
+
+def _text_ok(item: object) -> bool:
+    return type(item) is str
+
+
+def _optional_ok(item: object) -> bool:
+    return item is None or type(item) is str
+
+
+def _texts_ok(item: object) -> bool:
+    return type(item) is list and all(type(t) is str for t in item)
+
+
+_FAST: dict[Kind, Callable[[object], bool]] = {
+    Kind.TEXT: _text_ok,
+    Kind.OPTIONAL_TEXT: _optional_ok,
+    Kind.DIGEST: lambda v: v is None or (type(v) is str and DIGEST_PATTERN.match(v) is not None),
+    Kind.TEXTS: _texts_ok,
+    Kind.FLAG: lambda v: type(v) is bool,
+    Kind.STATUS: lambda v: type(v) is str and v in RECORDED_STATUSES,
+    Kind.REASON: lambda v: v is None or (type(v) is str and v in REASONS),
+    Kind.HISTORY: lambda v: type(v) is list and all(type(h) is Copied for h in v),
+}
+_FAST_BY_NAME = {f.name: _FAST[f.kind] for f in STATE_FIELDS}
+_REQUIRED = tuple(f.name for f in STATE_FIELDS if f.required and f.name != KEY)
+
+
+def entry_valid(value: dict[str, Any]) -> bool:
+    """True when `entry_problem` finds nothing, in one pass over the entry's own keys (it runs
+    once an image; the check that says why runs only when something is wrong)."""
+    checks = _FAST_BY_NAME
+    for name, item in value.items():
+        check = checks.get(name)
+        if check is None or not check(item):
+            return False
+    return all(name in value for name in _REQUIRED)
+
+
+# Decoding and encoding ---------------------------------------------------------------------
+ENUMS: dict[Kind, Callable[[str], object]] = {Kind.STATUS: Status, Kind.REASON: Reason}
+_STATUSES = {s.value: s for s in Status}
+_REASONS = {r.value: r for r in Reason}
+DECODED_ENUMS = {
+    f.name: _STATUSES if f.kind is Kind.STATUS else _REASONS
+    for f in STATE_FIELDS
+    if f.kind in ENUMS
+}
+# Lists of strings, with what an empty one reads as (a field left out: its default).
+LIST_FIELDS = tuple((f.name, f.default) for f in STATE_FIELDS if f.kind is Kind.TEXTS)
+
+json_text = json.encoder.encode_basestring_ascii  # what json.dumps writes for a string
+_text = json_text
+
+
+def _texts(items: tuple[str, ...] | None) -> str | None:
+    return f"[{', '.join(map(_text, items))}]" if items else None
+
+
+def _optional(value: str | None) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _history(history: tuple[Copied, ...]) -> str | None:
+    if not history:
+        return None
+    lines = ", ".join(
+        f'{{"at": {_json_optional(h.at)}, "commit": {_json_optional(h.commit)}, '
+        f'"digest": {_text(h.digest)}}}'
+        for h in history
+    )
+    return f"[{lines}]"
+
+
+def _json_optional(value: str | None) -> str:
+    return "null" if value is None else _text(value)
+
+
+# Each kind's JSON, or None where the field is at its default and left out.
+_ENCODE: dict[Kind, Callable[[Any], str | None]] = {
+    Kind.TEXT: _text,
+    Kind.STATUS: _text,
+    Kind.OPTIONAL_TEXT: _optional,
+    Kind.DIGEST: _optional,
+    Kind.REASON: _optional,
+    Kind.TEXTS: _texts,
+    Kind.HISTORY: _history,
+    Kind.FLAG: lambda value: "true" if value else None,
+}
+# The entry's fields in key order (json.dumps's sort_keys), the key itself left out.
+WRITTEN = tuple(
+    (f'"{f.name}": ', f.position, _ENCODE[f.kind])
+    for f in sorted(STATE_FIELDS, key=lambda f: f.name)
+    if f.name != KEY
+)
+
+
+def result_json(image: Image) -> dict[str, object]:
+    """A run's result as a results file holds it: every results field, enums by value."""
+    out: dict[str, object] = {}
+    for field in RESULTS_FIELDS:
+        value: Any = image[field.position]
+        if isinstance(value, enum.Enum):
+            value = value.value
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[field.name] = value
+    return out
+
+
+def result_from_json(item: dict[str, Any]) -> Image:
+    """The result a results file holds; KeyError, TypeError or ValueError when it is not one."""
+    by_name = {f.name: f for f in RESULTS_FIELDS}
+    values: dict[str, Any] = {}
+    for name, value in item.items():
+        field = by_name[name]
+        if field.kind in ENUMS and value is not None:
+            value = ENUMS[field.kind](value)
+        elif field.kind is Kind.TEXTS and value is not None:
+            value = tuple(value)
+        values[name] = value
+    return Image(**values)

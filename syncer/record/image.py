@@ -1,0 +1,103 @@
+"""The image record: the one declaration of what syncer knows about an image.
+
+A run returns an `Image` for every image it looked at (its result), and `mapping.json` holds one
+for every image of the list (its state): the same fields, so a result folds into the state
+field by field (`record.state`). A field marked `Mark.STATE_ONLY` is what only the state keeps
+across runs, `Mark.RESULTS_ONLY` what only a run's results say. The state file's checks and encoder
+and the shard results file read these fields (`record.fields`); nothing else spells them out.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, NamedTuple
+
+
+class Status(str, enum.Enum):
+    COPIED = "copied"
+    SKIPPED = "skipped"  # already identical at the destination (a result; the state says copied)
+    FAILED = "failed"
+
+    def __str__(self) -> str:  # its word, in f-strings too (Python 3.11 formats a member's name)
+        return self.value
+
+
+class Reason(str, enum.Enum):
+    """Why an image failed, in words a user can act on."""
+
+    NOT_FOUND = "not found"
+    UNAUTHORIZED = "unauthorized"
+    RATE_LIMITED = "rate limited"
+    TLS = "TLS"
+    NETWORK = "network"
+    TIMEOUT = "timeout"
+    INTERRUPTED = "interrupted"
+    BLOCKED = "blocked"  # registries.conf blocks the registry
+    DIGEST = "digest"  # the destination would hold (or holds) another digest than the source
+    UNVERIFIED = "unverified"  # a `verify` rule matched and no signature verified
+    COMPANIONS = "companions"  # in place, but a signature or SBOM could not be copied
+    SELECTOR = "selector"  # a tag selector that selects nothing or cannot list its tags
+    OTHER = "other"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Copied(NamedTuple):
+    """One line of an image's digest history: a digest seen at the destination, first when."""
+
+    digest: str
+    at: str | None  # UTC, ISO 8601, of the run that first recorded it (None: before version 2)
+    commit: str | None
+
+
+class Mark(enum.Enum):
+    """What a field's type alone does not say (`Annotated[TYPE, Mark...]`)."""
+
+    STATE_ONLY = "kept in mapping.json, never in a run's results"
+    RESULTS_ONLY = "said by a run's results, never kept in mapping.json"
+    DIGEST = "a manifest digest like sha256:<hex>"
+
+
+# A NamedTuple, not a frozen dataclass: one is built an image of lists that run to 100,000
+# lines, and a NamedTuple is much cheaper to build (README: Performance).
+class Image(NamedTuple):
+    """What is known about one image; fields at their default are unknown or none."""
+
+    source: str  # normalized, with its tag; the state's key
+    destination: str
+    status: Status  # the state holds copied or failed; a result may be skipped
+    seconds: Annotated[float, Mark.RESULTS_ONLY] = 0.0  # how long this run spent on it
+    digest: Annotated[str | None, Mark.DIGEST] = None  # the index digest at the destination
+    platforms: tuple[str, ...] = ()
+    companions: tuple[str, ...] | None = None  # kinds mirrored with it (None: not looked at)
+    history: Annotated[tuple[Copied, ...], Mark.STATE_ONLY] = ()
+    unselected: Annotated[bool, Mark.STATE_ONLY] = False  # no longer chosen by its selector: kept
+    commit: Annotated[str | None, Mark.STATE_ONLY] = None  # the list's revision at the last copy
+    reason: Reason | None = None  # why the last attempt failed
+    error: str | None = None
+    verified: str | None = None  # the key (or signer) its signature was verified with
+    drift: str | None = None  # upstream moved the tag: "OLD -> NEW (kept|updated|backed up...)"
+    selected_by: str | None = None  # the tag selector line that chose it (its key)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == Status.FAILED
+
+    @property
+    def complete(self) -> bool:
+        """Known to be mirrored with everything the report shows (an interrupted read after a
+        copy leaves the platforms out: the next run fills them in)."""
+        return self.status == Status.COPIED and self.digest is not None and bool(self.platforms)
+
+    def describe(self) -> str:
+        """This run's outcome in a few words, for the job log."""
+        if self.status is Status.FAILED:
+            return f"failed ({self.reason}): {self.error or 'no error message'}"
+        return f"{self.status.value} in {self.seconds:.1f}s"
+
+
+# The same record in its two roles: what a run found, and what the state keeps.
+ImageResult = Image
+ImageState = Image
+State = dict[str, Image]  # by normalized source
