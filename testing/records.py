@@ -3,8 +3,8 @@ writes and compares both a piece at a time)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
+from typing import Any
 
 from syncer.imagelist.parse import Mapping
 from syncer.record.image import State
@@ -16,23 +16,6 @@ def dump_state(state: State) -> str:
     return "".join(state_lines(state))
 
 
-def render_report(
-    mappings: Sequence[Mapping],
-    state: State,
-    *,
-    prefix: str,
-    list_file: str,
-    state_file: str,
-    template: Path | None = None,
-    selected: Iterable[str] = (),
-) -> str:
-    pieces = report_pieces(
-        mappings,
-        state,
-        prefix=prefix,
-        list_file=list_file,
-        state_file=state_file,
-        template=template,
-        selected=selected,
-    )
-    return "".join(pieces)
+def render_report(mappings: Sequence[Mapping], state: State, **options: Any) -> str:
+    """`report_pieces` joined; `options` are its own (prefix, list_file, state_file...)."""
+    return "".join(report_pieces(mappings, state, **options))
