@@ -1,11 +1,12 @@
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
-from syncer.imagelist.parse import map_destinations, parse_list
+from syncer.imagelist.parse import Mapping, map_destinations, parse_list
 from syncer.record.report import cell, render_report
 from syncer.record.results import ImageResult, Status, platforms_of
-from syncer.record.state import apply_results, merge, needs_work
+from syncer.record.state import State, apply_results, merge, needs_work
 from syncer.record.statedump import dump_state
 from syncer.record.statefile import load_state
 
@@ -13,7 +14,15 @@ PREFIX = "r.example.com/m"
 DIGEST = "sha256:" + "b" * 64
 
 
-def _mappings(text: str):  # type: ignore[no-untyped-def]
+class _Names(TypedDict):
+    """The file names render_report takes as keywords, passed as one **kwargs."""
+
+    prefix: str
+    list_file: str
+    state_file: str
+
+
+def _mappings(text: str) -> list[Mapping]:
     return map_destinations(parse_list(text, "l").entries, PREFIX, "l")[0]
 
 
@@ -26,7 +35,7 @@ def test_render_is_sorted_deterministic_and_summarised() -> None:
                     reason="not found", error="manifest unknown | <b>x</b>"),
     ]  # fmt: skip
     state = apply_results({}, results, "c0ffee" * 6 + "abcd")
-    kwargs = {"prefix": PREFIX, "list_file": "l", "state_file": "mapping.json"}
+    kwargs: _Names = {"prefix": PREFIX, "list_file": "l", "state_file": "mapping.json"}
     first = render_report(mappings, state, **kwargs)
     assert first == render_report(mappings, state, **kwargs)
     assert "2 images: 1 mirrored, 1 failed." in first
@@ -101,7 +110,7 @@ def test_platforms_of_index_and_single_manifest() -> None:
     assert platforms_of('{"config": {}}') is None
 
 
-def test_report_template_can_be_replaced(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_report_template_can_be_replaced(tmp_path: Path) -> None:
     template = tmp_path / "mine.md.j2"
     template.write_text(
         "{% for row in rows %}{{ row.source }} => {{ row.destination }}\n{% endfor %}"
@@ -115,7 +124,7 @@ def test_report_template_can_be_replaced(tmp_path) -> None:  # type: ignore[no-u
 GOLDEN = Path(__file__).parent / "data" / "MAPPING.golden.md"
 
 
-def _golden_inputs():  # type: ignore[no-untyped-def]
+def _golden_inputs() -> tuple[list[Mapping], State, list[str]]:
     mappings = _mappings(
         "quay.io/prometheus/node-exporter:v1.8.0\nalpine:3.19\nregistry.k8s.io/pause:3.9\nghcr.io/x/gone:1\n"
     )
@@ -138,14 +147,20 @@ def _golden_inputs():  # type: ignore[no-untyped-def]
 
 def test_the_report_layout_is_the_golden_file_and_the_same_bytes_twice() -> None:
     mappings, state, selected = _golden_inputs()
-    kwargs = {"prefix": PREFIX, "list_file": "source-images.list", "state_file": "mapping.json"}
+    kwargs: _Names = {
+        "prefix": PREFIX,
+        "list_file": "source-images.list",
+        "state_file": "mapping.json",
+    }
     text = render_report(mappings, state, selected=selected, **kwargs)
     assert text == render_report(mappings, state, selected=selected, **kwargs)
     assert text == GOLDEN.read_text()
     assert all(line.count("\n") == 0 for line in text.splitlines())
 
 
-def test_a_custom_template_gets_rows_groups_and_tables_and_its_errors_name_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_custom_template_gets_rows_groups_and_tables_and_its_errors_name_it(
+    tmp_path: Path,
+) -> None:
     from syncer.errors import SyncerError
 
     template = tmp_path / "mine.md.j2"
