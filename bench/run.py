@@ -247,8 +247,8 @@ def main() -> int:
         "scale": scale_figures,
         "scale_10k": scale_base,
     }  # fmt: skip
-    for key in ("first_sync", "noop_resync"):
-        figures = result[key]
+    for section in ("first_sync", "noop_resync"):  # `key` above is the signing key
+        figures = result[section]
         figures["ratio"] = round(figures["skopeo_sync_s"] / figures["syncer_s"], 2)
     print(table(result))
     if args.json:

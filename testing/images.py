@@ -9,6 +9,7 @@ import json
 import subprocess
 import tarfile
 from pathlib import Path
+from typing import Any
 
 PLATFORMS = (("linux", "amd64"), ("linux", "arm64"))
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -119,8 +120,8 @@ def make_upstream_image(workdir: Path, registry_host: str, source: str) -> str:
     return digest
 
 
-def inspect_raw(reference: str, *args: str) -> dict[str, object]:
-    """The raw manifest at a docker:// reference, read with skopeo."""
+def inspect_raw(reference: str, *args: str) -> dict[str, Any]:
+    """The raw manifest at a docker:// reference, read with skopeo (decoded JSON: Any inside)."""
     out = subprocess.run(
         ["skopeo", "inspect", "--raw", *args, f"docker://{reference}"],
         check=True,

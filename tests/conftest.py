@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,8 +25,8 @@ def start_registry(tmp_path: Path) -> Iterator[Callable[..., Registry]]:
     """Start real registries; every one is stopped at teardown, also when the test fails."""
     started: list[Registry] = []
 
-    def start(name: str, **kwargs: object) -> Registry:
-        registry = Registry(tmp_path / f"registry-{name}", **kwargs)  # type: ignore[arg-type]
+    def start(name: str, **kwargs: Any) -> Registry:  # Registry's keywords
+        registry = Registry(tmp_path / f"registry-{name}", **kwargs)
         started.append(registry.start())
         return registry
 

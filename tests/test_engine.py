@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,9 @@ from testing.mirrors import write_registries_conf
 from testing.registry import Registry
 
 pytestmark = pytest.mark.integration
+
+# a started FaultyProxy in front of the upstream registry, from FaultyProxy's keywords
+ProxyFactory = Callable[..., FaultyProxy]
 
 IMAGE = "docker.io/library/alpine:3.19"
 OTHER = "docker.io/library/busybox:1.36"
@@ -45,7 +49,8 @@ def digests(tmp_path: Path, upstream: Registry) -> dict[str, str]:
     }
 
 
-def _config(tmp_path: Path, source_host: str, destination: Registry, **extra: object) -> Config:
+def _config(tmp_path: Path, source_host: str, destination: Registry, **extra: Any) -> Config:
+    """A Config for these tests; `extra` are more Config fields, each of its own type."""
     conf = write_registries_conf(tmp_path / "proxy-registries.conf", source_host, destination.host)
     return dataclasses.replace(
         Config(root=tmp_path),
@@ -69,12 +74,12 @@ def _sync(config: Config, *lines: str) -> tuple[list[ImageResult], list[str]]:
 
 
 @pytest.fixture
-def proxy_factory(upstream: Registry) -> Iterator[type[FaultyProxy]]:
+def proxy_factory(upstream: Registry) -> Iterator[ProxyFactory]:
     started: list[FaultyProxy] = []
 
     class Started(FaultyProxy):
-        def __init__(self, **kwargs: object) -> None:
-            super().__init__(upstream.host, **kwargs)  # type: ignore[arg-type]
+        def __init__(self, **faults: Any) -> None:  # FaultyProxy's keywords
+            super().__init__(upstream.host, **faults)
             started.append(self.start())
 
     yield Started
@@ -92,7 +97,7 @@ def test_equal_digests_are_skipped_without_any_skopeo_process(
     tmp_path: Path,
     digests: dict[str, str],
     destination: Registry,
-    proxy_factory: type[FaultyProxy],
+    proxy_factory: ProxyFactory,
     skopeo_calls: Path,
 ) -> None:
     proxy = proxy_factory()
@@ -114,7 +119,7 @@ def test_a_different_digest_is_copied(
     tmp_path: Path,
     digests: dict[str, str],
     destination: Registry,
-    proxy_factory: type[FaultyProxy],
+    proxy_factory: ProxyFactory,
     skopeo_calls: Path,
 ) -> None:
     config = _config(tmp_path, proxy_factory().host, destination)
@@ -131,7 +136,7 @@ def test_when_head_cannot_tell_the_image_is_copied(
     tmp_path: Path,
     digests: dict[str, str],
     destination: Registry,
-    proxy_factory: type[FaultyProxy],
+    proxy_factory: ProxyFactory,
     skopeo_calls: Path,
     fault: dict[str, bool],
 ) -> None:
@@ -144,7 +149,7 @@ def test_when_head_cannot_tell_the_image_is_copied(
 
 
 def test_rate_limited_head_waits_as_retry_after_says_then_succeeds(
-    tmp_path: Path, digests: dict[str, str], destination: Registry, proxy_factory: type[FaultyProxy]
+    tmp_path: Path, digests: dict[str, str], destination: Registry, proxy_factory: ProxyFactory
 ) -> None:
     _mirror_first(_config(tmp_path, proxy_factory().host, destination))
     proxy = proxy_factory(rate_limit_first=1, retry_after="1")
@@ -156,7 +161,7 @@ def test_rate_limited_head_waits_as_retry_after_says_then_succeeds(
 
 
 def test_rate_limited_copy_backs_off_and_succeeds(
-    tmp_path: Path, digests: dict[str, str], destination: Registry, proxy_factory: type[FaultyProxy]
+    tmp_path: Path, digests: dict[str, str], destination: Registry, proxy_factory: ProxyFactory
 ) -> None:
     proxy = proxy_factory(rate_limit_first=1, retry_after="1")
     config = _config(tmp_path, proxy.host, destination)
@@ -168,7 +173,7 @@ def test_rate_limited_copy_backs_off_and_succeeds(
 
 
 def test_digest_pinned_and_immutable_tags_never_ask_the_source(
-    tmp_path: Path, digests: dict[str, str], destination: Registry, proxy_factory: type[FaultyProxy]
+    tmp_path: Path, digests: dict[str, str], destination: Registry, proxy_factory: ProxyFactory
 ) -> None:
     proxy = proxy_factory()
     config = _config(tmp_path, proxy.host, destination, immutable_tags=r"^\d+\.\d+$")
@@ -185,7 +190,7 @@ def test_an_identity_token_is_used_as_an_oauth2_refresh_token(
     tmp_path: Path,
     digests: dict[str, str],
     destination: Registry,
-    proxy_factory: type[FaultyProxy],
+    proxy_factory: ProxyFactory,
     skopeo_calls: Path,
 ) -> None:
     import base64
@@ -212,7 +217,7 @@ def test_head_follows_the_token_flow(
     tmp_path: Path,
     digests: dict[str, str],
     destination: Registry,
-    proxy_factory: type[FaultyProxy],
+    proxy_factory: ProxyFactory,
     skopeo_calls: Path,
     credentials: str | None,
 ) -> None:

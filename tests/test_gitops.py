@@ -72,7 +72,7 @@ def test_push_1_copies_both_platforms_and_commits_the_report(
     for source in (ALPINE, PAUSE):
         dest = dest_of(destination, source)
         index = inspect_raw(dest, "--tls-verify=false")
-        assert {m["platform"]["architecture"] for m in index["manifests"]} == {"amd64", "arm64"}  # type: ignore[index]
+        assert {m["platform"]["architecture"] for m in index["manifests"]} == {"amd64", "arm64"}
         assert digest_of(dest, "--tls-verify=false") == images[source]
     assert "[skip ci]" in remote.log()[0]
     state = state_on_remote(remote)

@@ -68,11 +68,11 @@ def _clone(remote: Remote, dest: Path) -> Path:
     return dest
 
 
-def _syncer(cwd: Path, *args: str, **popen: object) -> subprocess.Popen[str]:
+def _syncer(cwd: Path, *args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITLAB", "CI_", "GITHUB"))}
     return subprocess.Popen(
         [sys.executable, "-m", "syncer", *args], cwd=cwd, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, **popen,  # type: ignore[call-overload]
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
 
 

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import bcrypt
@@ -201,11 +202,11 @@ def test_the_plan_counts_bad_lines_and_unreadable_sources_apart() -> None:
 
 @pytest.mark.integration
 def test_the_plan_says_when_the_job_has_no_credentials(
-    tmp_path: Path, start_registry: object
+    tmp_path: Path, start_registry: Callable[..., Registry]
 ) -> None:
     htpasswd = tmp_path / "htpasswd"
     htpasswd.write_text(f"robot:{bcrypt.hashpw(b'pw', bcrypt.gensalt(rounds=4)).decode()}\n")
-    locked = start_registry("locked", htpasswd=htpasswd)  # type: ignore[operator]
+    locked = start_registry("locked", htpasswd=htpasswd)
     empty_auth = tmp_path / "auth.json"
     empty_auth.write_text("{}")
     source = parse_normalized(f"{locked.host}/private/app:1")
@@ -217,7 +218,7 @@ def test_the_plan_says_when_the_job_has_no_credentials(
     )
     from syncer.containers.auth import AuthFile, DockerAuth
 
-    row = inspect_source(mapping, options, 60, DockerAuth([AuthFile(empty_auth)]))  # type: ignore[arg-type]
+    row = inspect_source(mapping, options, 60, DockerAuth([AuthFile(empty_auth)]))
     assert row.problem is not None
     assert row.problem.startswith("unauthorized:")
     assert f"this job has no credentials for {locked.host}" in row.problem

@@ -1,9 +1,10 @@
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
-from syncer.imagelist.parse import map_destinations, parse_list
-from syncer.record.image import ImageResult, Status
+from syncer.imagelist.parse import Mapping, map_destinations, parse_list
+from syncer.record.image import ImageResult, Reason, State, Status
 from syncer.record.report import cell
 from syncer.record.state import apply_results, merge, needs_work
 from syncer.record.statefile import load_state
@@ -14,7 +15,15 @@ PREFIX = "r.example.com/m"
 DIGEST = "sha256:" + "b" * 64
 
 
-def _mappings(text: str):  # type: ignore[no-untyped-def]
+class _Names(TypedDict):
+    """The file names render_report takes as keywords, passed as one **kwargs."""
+
+    prefix: str
+    list_file: str
+    state_file: str
+
+
+def _mappings(text: str) -> list[Mapping]:
     return map_destinations(parse_list(text, "l").entries, PREFIX, "l")[0]
 
 
@@ -24,10 +33,10 @@ def test_render_is_sorted_deterministic_and_summarised() -> None:
         ImageResult("docker.io/library/alpine:3", f"{PREFIX}/docker.io/library/alpine:3",
                     Status.COPIED, 1.0, DIGEST, ("linux/amd64", "linux/arm64")),
         ImageResult("quay.io/a/b:1", f"{PREFIX}/quay.io/a/b:1", Status.FAILED,
-                    reason="not found", error="manifest unknown | <b>x</b>"),
+                    reason=Reason.NOT_FOUND, error="manifest unknown | <b>x</b>"),
     ]  # fmt: skip
     state = apply_results({}, results, "c0ffee" * 6 + "abcd")
-    kwargs = {"prefix": PREFIX, "list_file": "l", "state_file": "mapping.json"}
+    kwargs: _Names = {"prefix": PREFIX, "list_file": "l", "state_file": "mapping.json"}
     first = render_report(mappings, state, **kwargs)
     assert first == render_report(mappings, state, **kwargs)
     assert "2 images: 1 mirrored, 1 failed." in first
@@ -44,7 +53,9 @@ def test_state_round_trips_and_keeps_the_last_good_copy_on_failure() -> None:
     ok = ImageResult("s", "d", Status.COPIED, 1, DIGEST, ("linux/amd64",))
     state = apply_results({}, [ok], "c1")
     assert load_state(dump_state(state), "x") == state
-    failed = apply_results(state, [ImageResult("s", "d", Status.FAILED, reason="network")], "c2")
+    failed = apply_results(
+        state, [ImageResult("s", "d", Status.FAILED, reason=Reason.NETWORK)], "c2"
+    )
     assert failed["s"].failed
     assert failed["s"].history == state["s"].history
     assert failed["s"].digest == DIGEST
@@ -80,7 +91,7 @@ def test_needs_work_failed_unknown_moved_or_incomplete() -> None:
 def test_a_long_error_is_short_in_the_table_and_whole_in_the_state() -> None:
     error = "reading manifest: " + "x" * 300
     result = ImageResult("quay.io/a/b:1", f"{PREFIX}/quay.io/a/b:1", Status.FAILED,
-                         reason="other", error=error)  # fmt: skip
+                         reason=Reason.OTHER, error=error)  # fmt: skip
     state = apply_results({}, [result], "c")
     text = render_report(
         _mappings("quay.io/a/b:1\n"), state, prefix=PREFIX, list_file="l", state_file="s"
@@ -102,7 +113,7 @@ def test_platforms_of_index_and_single_manifest() -> None:
     assert platforms_of('{"config": {}}') is None
 
 
-def test_report_template_can_be_replaced(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_report_template_can_be_replaced(tmp_path: Path) -> None:
     template = tmp_path / "mine.md.j2"
     template.write_text(
         "{% for row in rows %}{{ row.source }} => {{ row.destination }}\n{% endfor %}"
@@ -116,7 +127,7 @@ def test_report_template_can_be_replaced(tmp_path) -> None:  # type: ignore[no-u
 GOLDEN = Path(__file__).parent / "data" / "MAPPING.golden.md"
 
 
-def _golden_inputs():  # type: ignore[no-untyped-def]
+def _golden_inputs() -> tuple[list[Mapping], State, list[str]]:
     mappings = _mappings(
         "quay.io/prometheus/node-exporter:v1.8.0\nalpine:3.19\nregistry.k8s.io/pause:3.9\nghcr.io/x/gone:1\n"
     )
@@ -129,7 +140,7 @@ def _golden_inputs():  # type: ignore[no-untyped-def]
         ImageResult("quay.io/prometheus/node-exporter:v1.8.0", f"{PREFIX}/quay.io/prometheus/node-exporter:v1.8.0",
                     Status.COPIED, digest=b, platforms=("linux/amd64",), drift=f"{a} -> {b} (updated)"),
         ImageResult("registry.k8s.io/pause:3.9", f"{PREFIX}/registry.k8s.io/pause:3.9", Status.FAILED,
-                    reason="not found", error="manifest unknown | " + "x" * 200),
+                    reason=Reason.NOT_FOUND, error="manifest unknown | " + "x" * 200),
         ImageResult("docker.io/library/web:1.26.3", f"{PREFIX}/docker.io/library/web:1.26.3", Status.COPIED,
                     digest=a, platforms=("linux/amd64",), selected_by=selector),
     ]  # fmt: skip
@@ -139,14 +150,20 @@ def _golden_inputs():  # type: ignore[no-untyped-def]
 
 def test_the_report_layout_is_the_golden_file_and_the_same_bytes_twice() -> None:
     mappings, state, selected = _golden_inputs()
-    kwargs = {"prefix": PREFIX, "list_file": "source-images.list", "state_file": "mapping.json"}
+    kwargs: _Names = {
+        "prefix": PREFIX,
+        "list_file": "source-images.list",
+        "state_file": "mapping.json",
+    }
     text = render_report(mappings, state, selected=selected, **kwargs)
     assert text == render_report(mappings, state, selected=selected, **kwargs)
     assert text == GOLDEN.read_text()
     assert all(line.count("\n") == 0 for line in text.splitlines())
 
 
-def test_a_custom_template_gets_rows_groups_and_tables_and_its_errors_name_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_custom_template_gets_rows_groups_and_tables_and_its_errors_name_it(
+    tmp_path: Path,
+) -> None:
     from syncer.errors import SyncerError
 
     template = tmp_path / "mine.md.j2"

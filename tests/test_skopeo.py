@@ -3,13 +3,13 @@ from pathlib import Path
 import pytest
 
 from syncer.copy.skopeo import (
-    Reason,
     SkopeoOptions,
     classify_failure,
     copy_command,
     inspect_command,
 )
 from syncer.imagelist.reference import parse_normalized
+from syncer.record.image import Reason
 
 DIGEST = "sha256:" + "a" * 64
 OPTIONS = SkopeoOptions(

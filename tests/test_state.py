@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -26,13 +27,14 @@ DATA = Path(__file__).parent / "data"
 ALPINE = "docker.io/library/alpine:3.19"
 
 
-def _good() -> dict[str, object]:
-    return json.loads((DATA / "mapping-v1.json").read_text())  # type: ignore[no-any-return]
+def _good() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((DATA / "mapping-v1.json").read_text())
+    return data
 
 
 def _with(key: str, value: object) -> str:
     data = _good()
-    data["images"][ALPINE][key] = value  # type: ignore[index]
+    data["images"][ALPINE][key] = value
     return json.dumps(data, indent=2)
 
 
@@ -210,12 +212,15 @@ def test_a_bad_line_of_a_version_3_file_names_the_image_or_line(
 
 
 def test_a_file_that_already_holds_the_bytes_is_left_alone(tmp_path: Path) -> None:
-    from syncer.files import Pieces
+    from syncer.files import Pieces, Text
     from syncer.publish import _write_files
     from syncer.record.statedump import state_lines
 
     state = load_state((DATA / "mapping-v2.json").read_text(), "mapping.json")
-    files = {"mapping.json": Pieces(lambda: state_lines(state)), "MAPPING.md": "# report\n"}
+    files: dict[str, Text] = {
+        "mapping.json": Pieces(lambda: state_lines(state)),
+        "MAPPING.md": "# report\n",
+    }
     assert _write_files(tmp_path, files) == (["mapping.json", "MAPPING.md"], None)
     assert (tmp_path / "mapping.json").read_text() == dump_state(state)
     before = {name: (tmp_path / name).stat() for name in files}

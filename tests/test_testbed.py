@@ -36,7 +36,7 @@ def test_seed_images_copy_by_real_names_with_both_platforms(
             capture_output=True,
         )
         index = inspect_raw(str(dest), "--tls-verify=false")
-        platforms = {m["platform"]["architecture"] for m in index["manifests"]}  # type: ignore[index]
+        platforms = {m["platform"]["architecture"] for m in index["manifests"]}
         assert platforms == {"amd64", "arm64"}
         assert digest_of(str(dest), "--tls-verify=false") == upstream_digest
 

@@ -162,7 +162,7 @@ def test_verify_before_mirroring(
         ("another key" in entry["error"])
         if case == "wrong key"
         else ("no signature" in entry["error"])
-    )  # type: ignore[operator]
+    )
     assert destination.count("PUT", "manifests", "alpine") == 0  # nothing reached the mirror
 
 
@@ -189,18 +189,18 @@ def test_on_drift(
     report = remote.show("main", "MAPPING.md")
     assert "drift" in report
     assert "1 drifted" in report
-    assert entry["drift"].startswith(f"{old} -> {new}")  # type: ignore[union-attr]
+    assert entry["drift"].startswith(f"{old} -> {new}")
     if mode == "keep":
         assert at_mirror == old
         assert entry["digest"] == old
-        assert [h["digest"] for h in entry["history"]] == [old]  # type: ignore[union-attr]
+        assert [h["digest"] for h in entry["history"]] == [old]
         return
     assert at_mirror == new
-    assert [h["digest"] for h in entry["history"]] == [old, new]  # type: ignore[union-attr]
+    assert [h["digest"] for h in entry["history"]] == [old, new]
     if mode == "backup":
         backup = f"3.19-{old.split(':')[1][:12]}"
         assert _tag_digest(destination.host, f"third/{REPO}", backup) == old
-        assert backup in entry["drift"]  # type: ignore[operator]
+        assert backup in entry["drift"]
 
 
 def test_signatures_false_copies_the_image_alone(

@@ -11,6 +11,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ from testing.scenario import syncer_yaml
 SYSTEM_DROPINS = Path("/etc/containers/registries.conf.d")
 
 
-def _where(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, object]]:
+def _where(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, Any]]:
     capsys.readouterr()
     main([*args, "where", "--json", "app.example.test/team/app:1"])
     return list(json.loads(capsys.readouterr().out))
@@ -68,9 +69,9 @@ def test_where_names_what_skopeo_reads_with_a_wildcard_and_a_dropin(
         "insecure = true\n"
     )
     answer = _where(capsys, "--set", f"registries_conf={conf}")
-    locations = [e["location"] for e in answer[0]["endpoints"]]  # type: ignore[index]
+    locations = [e["location"] for e in answer[0]["endpoints"]]
     assert locations == [f"{upstream.host}/dropin/team/app:1"]
-    assert answer[0]["endpoints"][0]["insecure"] is True  # type: ignore[index]
+    assert answer[0]["endpoints"][0]["insecure"] is True
     assert _skopeo_tries(conf, "app.example.test/team/app:1") == locations
 
     # And syncer's own check asks exactly there (the access log of the upstream).
