@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from syncer.errors import UsageError
+from syncer.imagelist.options import parse_platforms
 from syncer.imagelist.reference import InvalidReference, validate_destination_prefix
 from syncer.trust.drift import DriftMode
 
@@ -45,6 +46,7 @@ class Config:
     signatures: bool = True  # mirror signatures, attestations, SBOMs and referrers too
     verify: tuple[tuple[str, str], ...] = ()  # (regex on the source, cosign public key path)
     on_drift: DriftMode = DriftMode.UPDATE
+    platforms: tuple[str, ...] = ()  # mirror only these platforms (empty: all of them)
 
     def path(self, name: str) -> Path:
         """A path from the configuration, relative to the repository root."""
@@ -133,6 +135,19 @@ def _drift_mode(key: str, value: object) -> DriftMode:
     return DriftMode(value)
 
 
+def _platforms(key: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        value = ",".join(value)
+    if not isinstance(value, str):
+        raise UsageError(f"{key} must be a list of platforms like linux/amd64, got {value!r}")
+    if not value.strip():
+        return ()
+    try:
+        return parse_platforms(value, f"{key}: ")
+    except InvalidReference as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _destination(key: str, value: object) -> str:
     try:
         return validate_destination_prefix(_string(key, value))
@@ -163,6 +178,7 @@ KEYS: dict[str, Parser] = {
     "signatures": _boolean,
     "verify": _verify_rules,
     "on_drift": _drift_mode,
+    "platforms": _platforms,
 }
 
 

@@ -187,9 +187,7 @@ def _sync(
     from syncer.copy.runner import run_sync
     from syncer.imagelist.expansion import stamp
 
-    known = {s.digest: s.platforms for s in work.state.values() if s.digest and s.platforms}
-    last = {key: s.digest for key, s in work.state.items() if s.digest}
-    copied = run_sync(plan.mappings, config, log, known, last, held.client)
+    copied = run_sync(plan.mappings, config, log, work.state, held.client)
     return [*stamp(copied, plan.expansions), *plan.selector_failures]
 
 

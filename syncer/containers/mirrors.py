@@ -80,9 +80,18 @@ def registries_conf(mirrors: Iterable[MirrorFor], *, digest_only: bool = False) 
     return "\n\n".join(blocks) + "\n"
 
 
-def as_json(mirrors: Iterable[MirrorFor]) -> str:
+def as_json(mirrors: Iterable[MirrorFor], renamed: Iterable[tuple[Reference, str]] = ()) -> str:
+    """The mirrors as JSON; images named with `as=` (which no registry rewrite can reach) are
+    listed under their registry as `renamed`: source and mirror name."""
+    by_registry: dict[str, list[dict[str, str]]] = {}
+    for source, mirror in renamed:
+        by_registry.setdefault(source.domain, []).append({"source": str(source), "mirror": mirror})
     return json.dumps(
-        [{"registry": m.registry, "mirror": m.mirror, "insecure": m.insecure} for m in mirrors],
+        [
+            {"registry": m.registry, "mirror": m.mirror, "insecure": m.insecure,
+             "renamed": sorted(by_registry.get(m.registry, []), key=lambda r: r["source"])}
+            for m in mirrors
+        ],
         indent=2,
         sort_keys=True,
-    )
+    )  # fmt: skip

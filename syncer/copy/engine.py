@@ -13,6 +13,7 @@ from threading import Semaphore
 from syncer import process
 from syncer.copy.check import Check, Checker
 from syncer.copy.copier import SkopeoCopier, failed
+from syncer.copy.subset import copy_subset
 from syncer.heartbeat import Heartbeat, quiet
 from syncer.imagelist.parse import Entry, Mapping
 from syncer.imagelist.reference import Reference
@@ -41,10 +42,12 @@ class ImageSync:
         if process.stopping():
             return failed(mapping, Reason.INTERRUPTED, "not started: syncer was stopped")
         started = time.monotonic()
-        check, platforms = self.checker.checked(mapping, started + self.timeout)
+        check, held = self.checker.checked(mapping, started + self.timeout)
         spent = time.monotonic() - started
         if check.in_place:
-            result = _skipped(mapping, spent, check, platforms=platforms)
+            result = _skipped(mapping, spent, check)._replace(
+                platforms=held.platforms, content=held.content
+            )
             # Pinned and immutable images promise no request at the source: their companions
             # came with the copy.
             return self._with_companions(mapping, result) if check.asked_source else result
@@ -69,8 +72,12 @@ class ImageSync:
             return self._copy_guarded(mapping, check, drift, budget)
 
     def _drift(self, mapping: Mapping, check: Check) -> str | None:
-        last = self.trust.last_digests.get(str(mapping.source))
-        if not drifted(last, check.destination, check.source):
+        """Upstream moved the tag: the destination still holds what syncer last wrote there,
+        and the source (its own digest, for a subset too) now has something else."""
+        known = self.checker.state.get(mapping.key)
+        last = (known.source_digest or known.digest) if known else None
+        written = known.digest if known else None
+        if not drifted(last, check.destination, check.source, written):
             return None
         self.log(f"{mapping.source}: drift: upstream moved the tag from {last} to {check.source}")
         return f"{last} -> {check.source}"
@@ -95,7 +102,11 @@ class ImageSync:
             if problem:
                 return failed(mapping, Reason.OTHER, f"backup before drift: {problem}")
             suffix = f" (old kept as {tag})"
-        result = self.copier.copy(pinned, budget)
+        wanted = self.checker.wanted(mapping)
+        if wanted is None:
+            result = self.copier.copy(pinned, budget)
+        else:
+            result = copy_subset(self.copier, pinned, wanted, budget)
         return result._replace(
             source=str(mapping.source),
             verified=rule.label if rule is not None and result.status is Status.COPIED else None,
@@ -106,7 +117,10 @@ class ImageSync:
         if result.status is Status.FAILED:
             return result
         with self.heartbeat.waiting(str(mapping.source), "mirroring its signatures and SBOMs"):
-            kinds, problem = self.trust.mirror_companions(mapping, self.timeout)
+            # A subset's index is syncer's own: the source index's companions describe
+            # another digest and stay upstream; its platforms' companions still apply.
+            own_index = result.source_digest is not None
+            kinds, problem = self.trust.mirror_companions(mapping, self.timeout, own_index)
         if problem:
             # A companion copy that a SIGTERM refused or stopped is an interruption, like the
             # image's own copy: the next run completes it.
@@ -115,14 +129,11 @@ class ImageSync:
         return result._replace(companions=kinds)
 
 
-def _skipped(
-    mapping: Mapping,
-    seconds: float,
-    check: Check,
-    platforms: tuple[str, ...] = (),
-    drift: str | None = None,
-) -> Image:
+def _skipped(mapping: Mapping, seconds: float, check: Check, drift: str | None = None) -> Image:
+    subset = check.subset
     return Image(
         str(mapping.source), str(mapping.destination), Status.SKIPPED,
-        digest=check.destination, platforms=platforms, drift=drift, seconds=seconds,
+        digest=check.destination, drift=drift, seconds=seconds,
+        source_digest=subset.source_digest if subset else None,
+        left_out=subset.left_out if subset else (),
     )  # fmt: skip

@@ -37,7 +37,18 @@ class Reason(str, enum.Enum):
     UNVERIFIED = "unverified"  # a `verify` rule matched and no signature verified
     COMPANIONS = "companions"  # in place, but a signature or SBOM could not be copied
     SELECTOR = "selector"  # a tag selector that selects nothing or cannot list its tags
+    PLATFORMS = "platforms"  # platforms= names none of the source's platforms
     OTHER = "other"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Content(str, enum.Enum):
+    """What a manifest holds other than a container image (from its config's media type)."""
+
+    CHART = "chart"  # a Helm chart (application/vnd.cncf.helm.config.v1+json)
+    ARTIFACT = "artifact"  # any other OCI artifact
 
     def __str__(self) -> str:
         return self.value
@@ -79,6 +90,11 @@ class Image(NamedTuple):
     verified: str | None = None  # the key (or signer) its signature was verified with
     drift: str | None = None  # upstream moved the tag: "OLD -> NEW (kept|updated|backed up...)"
     selected_by: str | None = None  # the tag selector line that chose it (its key)
+    # A platform subset (platforms=): the mirror's index is syncer's own, listing only those;
+    # the source's index digest is kept beside it (drift and the skip check compare it).
+    source_digest: Annotated[str | None, Mark.DIGEST] = None
+    left_out: tuple[str, ...] = ()  # the source's platforms the subset leaves out
+    content: Content | None = None  # None: a container image
 
     @property
     def failed(self) -> bool:
@@ -88,7 +104,8 @@ class Image(NamedTuple):
     def complete(self) -> bool:
         """Known to be mirrored with everything the report shows (an interrupted read after a
         copy leaves the platforms out: the next run fills them in)."""
-        return self.status == Status.COPIED and self.digest is not None and bool(self.platforms)
+        known = bool(self.platforms) or self.content is not None  # an artifact has none
+        return self.status == Status.COPIED and self.digest is not None and known
 
     def describe(self) -> str:
         """This run's outcome in a few words, for the job log."""

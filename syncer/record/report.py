@@ -11,7 +11,7 @@ from typing import NamedTuple, overload
 from syncer.errors import SyncerError
 from syncer.imagelist.parse import Mapping
 from syncer.imagelist.reference import Reference
-from syncer.record.image import ImageResult, ImageState, Reason, State, Status
+from syncer.record.image import Content, ImageResult, ImageState, Reason, State, Status
 from syncer.trust.naming import summary
 
 TEMPLATE = "MAPPING.md.j2"
@@ -28,6 +28,29 @@ class Row(NamedTuple):  # a NamedTuple: built once an image, far cheaper than a 
     drift: str | None = None
     selected_by: str | None = None  # the tag selector line that chose it
     copied_at: str | None = None  # UTC date its current digest was first recorded
+    source_digest: str | None = None  # a platform subset: the source's own index digest
+    left_out: tuple[str, ...] = ()  # the platforms a subset leaves out
+    content: Content | None = None  # a Helm chart or another artifact (None: an image)
+    renamed: bool = False  # named with as=: pulled by its mirror name only
+
+    @property
+    def helm_pull(self) -> str:
+        """The command that pulls this chart from the mirror."""
+        name = self.destination
+        if "@" in name:
+            return f"helm pull oci://{name}"
+        repository, _, tag = name.rpartition(":")
+        return f"helm pull oci://{repository} --version {tag}"
+
+    @property
+    def platforms_cell(self) -> str:
+        """Its platforms in words: a subset says what it leaves out, an artifact what it is."""
+        if self.content is Content.CHART:
+            return "Helm chart (no platforms)"
+        if self.content is Content.ARTIFACT:
+            return "OCI artifact (no platforms)"
+        text = ", ".join(self.platforms)
+        return f"{text} (left out: {', '.join(self.left_out)})" if self.left_out else text
 
     @property
     def destination(self) -> str:
@@ -99,14 +122,18 @@ def _short_digests(text: str) -> str:
 
 def _trust(known: ImageState) -> str:
     parts = [summary(known.companions)] if known.companions else []
-    if known.verified:
+    if known.verified and known.source_digest:
+        parts.append("source verified; the mirror's own index is unsigned")
+    elif known.verified:
         parts.append("verified")
     return "; ".join(p for p in parts if p)
 
 
-def _row(source: str, destination: Reference | str, known: ImageState | None) -> Row:
+def _row(
+    source: str, destination: Reference | str, known: ImageState | None, renamed: bool = False
+) -> Row:
     if known is None:
-        return Row(source, destination, (), None, None, "pending")
+        return Row(source, destination, (), None, None, "pending", renamed=renamed)
     return Row(
         source,
         destination,
@@ -118,6 +145,10 @@ def _row(source: str, destination: Reference | str, known: ImageState | None) ->
         known.drift,
         known.selected_by,
         known.history[-1].at if known.history else None,
+        known.source_digest,
+        known.left_out,
+        known.content,
+        renamed,
     )
 
 
@@ -150,19 +181,22 @@ def rows(mappings: Sequence[Mapping], state: State, selected: Iterable[str] = ()
     """One row an image of the list, and one an image a tag selector chose (from the state),
     sorted by source."""
     where: dict[str, Reference | str] = {m.key: m.destination for m in mappings}
+    renamed = {m.key for m in mappings if m.entry.rename is not None}
     for key in selected:
         if key not in where and key in state:
             where[key] = state[key].destination
     get = state.get
-    return Rows(sorted(where), lambda key: _row(key, where[key], get(key)))
+    return Rows(sorted(where), lambda key: _row(key, where[key], get(key), key in renamed))
 
 
 def table_line(row: Row, escape: Callable[[object], str] = cell) -> str:
     """One image's line in the built-in template's tables."""
     by = f" (by `{row.selected_by}`)" if row.selected_by else ""
     digest = f"`{row.digest[:19]}…`" if row.digest else ""
+    if row.digest and row.source_digest:  # a subset: the mirror's index is its own
+        digest += f" (own index; source `{row.source_digest[:19]}…`)"
     return (
-        f"| `{row.source}`{by} | `{row.destination}` | {escape(', '.join(row.platforms))} | "
+        f"| `{row.source}`{by} | `{row.destination}` | {escape(row.platforms_cell)} | "
         f"{digest} | {escape(row.copied)} | {escape(row.trust)} | {escape(row.status)} |"
     )
 
@@ -238,6 +272,10 @@ def report_pieces(
     for key in table.keys:
         by_registry.setdefault(key.partition("/")[0], []).append(key)
     groups = {registry: Rows(keys, table.make) for registry, keys in by_registry.items()}
+    charts = [k for k in table.keys if (s := state.get(k)) and s.content is Content.CHART]
+    renamed = sorted(m.key for m in mappings if m.entry.rename is not None)
+    images = (k for k in table.keys if (s := state.get(k)) is None or s.content is None)
+    first_image = next(images, None)
     try:
         yield from env.get_template(template.name if template else TEMPLATE).generate(
             rows=table,
@@ -245,7 +283,11 @@ def report_pieces(
             tables={registry: TableLines(group, escape) for registry, group in groups.items()},
             summary=_summary(table.keys, state),
             prefix=prefix,
-            example=table[0].destination if table else f"{prefix}/IMAGE:TAG",
+            example=str(table.make(first_image).destination)
+            if first_image
+            else f"{prefix}/IMAGE:TAG",
+            charts=Rows(charts, table.make),
+            renamed=Rows(renamed, table.make),
             list_file=list_file,
             state_file=state_file,
         )

@@ -45,6 +45,10 @@ def _updated(
         drift=result.drift,
         history=history,
         selected_by=result.selected_by or (before.selected_by if before else None),
+        # What this run found at the source decides: a subset, or the source's own index.
+        source_digest=result.source_digest,
+        left_out=result.left_out,
+        content=result.content or (before.content if before else None),
     )
 
 
