@@ -15,7 +15,7 @@ from syncer.copy.skopeo import SkopeoOptions, classify_failure, inspect_command
 from syncer.heartbeat import Heartbeat
 from syncer.imagelist.parse import Mapping, Problem
 from syncer.record.image import Content, Reason
-from syncer.record.report import cell, short
+from syncer.record.rows import cell, short
 from syncer.registry.client import RegistryClient
 from syncer.registry.manifest import content_of, platforms_in
 from syncer.trust.guard import Trust
