@@ -160,7 +160,14 @@ def _plan(
         diff = changes_since(repo, base, work, config)
         for entry in diff.removed:
             log(f"removed from the list (kept in the registry): {entry.key}")
-        pending = needs_work(work.state, [(m.key, str(m.destination)) for m in work.mappings])
+        where = [(m.key, str(m.destination)) for m in work.mappings]
+        pending = needs_work(work.state, where)
+        for key, destination in where:
+            known = work.state.get(key) if key in pending else None
+            if known is not None and known.destination != destination:
+                log(
+                    f"{key}: now mirrored as {destination}; {known.destination} stays in the registry"
+                )
         wanted = {e.key for e in diff.added} | pending
         to_expand = [*diff.added_selectors, *_unfinished(work)]
         log(f"{len(diff.added)} new since {base.why}; {len(wanted)} to sync")
