@@ -47,6 +47,8 @@ class Config:
     verify: tuple[tuple[str, str], ...] = ()  # (regex on the source, cosign public key path)
     on_drift: DriftMode = DriftMode.UPDATE
     platforms: tuple[str, ...] = ()  # mirror only these platforms (empty: all of them)
+    quota_reserve: int = 0  # pulls to leave at a registry that counts them (Docker Hub)
+    prune_after: int | None = None  # seconds a removed image stays before it is deleted
 
     def path(self, name: str) -> Path:
         """A path from the configuration, relative to the repository root."""
@@ -148,6 +150,20 @@ def _platforms(key: str, value: object) -> tuple[str, ...]:
         raise UsageError(str(exc)) from None
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _duration(key: str, value: object) -> int:
+    """`30d`, `12h`, `90m`, `0s` (or a number of seconds) -> seconds."""
+    text = (
+        str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    )
+    number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "s")
+    if not number.isdigit():
+        raise UsageError(f"{key} must be a duration like 30d, 12h or 0s, got {value!r}")
+    return int(number) * _UNITS[unit]
+
+
 def _destination(key: str, value: object) -> str:
     try:
         return validate_destination_prefix(_string(key, value))
@@ -179,6 +195,8 @@ KEYS: dict[str, Parser] = {
     "verify": _verify_rules,
     "on_drift": _drift_mode,
     "platforms": _platforms,
+    "quota_reserve": _positive_int,
+    "prune_after": _duration,
 }
 
 

@@ -148,6 +148,7 @@ def _plan(
     what earlier runs left unfinished; in this shard only, with --shard."""
     from syncer.git import find_base
     from syncer.imagelist.expansion import expand, failures, selected_mappings
+    from syncer.record.image import Status
     from syncer.record.state import needs_work
     from syncer.workspace import changes_since
 
@@ -179,6 +180,11 @@ def _plan(
     wanted |= {m.key for m in chosen}
     selector_failures = failures(expansions, prefix)
     mappings = [m for m in [*work.mappings, *chosen] if m.key in wanted]
+    deferred = {key for key, s in work.state.items() if s.status is Status.DEFERRED}
+    if deferred:  # what waited for a pull quota goes first
+        mappings = [m for m in mappings if m.key in deferred] + [
+            m for m in mappings if m.key not in deferred
+        ]
     if options.shard:
         mappings = [m for m in mappings if options.shard.owns(m.key)]
         selector_failures = [r for r in selector_failures if options.shard.owns(r.source)]

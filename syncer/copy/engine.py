@@ -35,6 +35,7 @@ class ImageSync:
     heartbeat: Heartbeat = field(default_factory=quiet)
     log: Log = field(default=lambda _: None)
     copy_slots: Semaphore = field(default_factory=lambda: Semaphore(8))  # skopeo copies at once
+    quota_reserve: int = 0  # pulls a copy must leave at a registry that counts them
 
     def sync(self, mapping: Mapping) -> Image:
         """Check, then copy if needed, with what travels with it; `timeout` bounds the time
@@ -69,7 +70,33 @@ class ImageSync:
         with self.copy_slots:
             if process.stopping():  # stopped while this image waited for a slot
                 return failed(mapping, Reason.INTERRUPTED, "not started: syncer was stopped")
-            return self._copy_guarded(mapping, check, drift, budget)
+            host = self._source_host(mapping)
+            ticket = self.copier.client.quota.reserve(
+                host, self._pull_cost(mapping), self.quota_reserve
+            )
+            if isinstance(ticket, str):
+                return _deferred(mapping, ticket)
+            try:
+                result = self._copy_guarded(mapping, check, drift, budget)
+            finally:
+                self.copier.client.quota.release(ticket)
+        if result.reason == Reason.RATE_LIMITED:  # it kept refusing: the rest of it waits
+            self.copier.client.quota.out_of_pulls(host)
+        return result
+
+    def _source_host(self, mapping: Mapping) -> str:
+        """Where skopeo reads the image: the host whose pull headers count."""
+        found = self.copier.client.serving(mapping.source)
+        return found[0].host if found else mapping.source.domain
+
+    def _pull_cost(self, mapping: Mapping) -> int:
+        """Manifest GETs a copy makes at the source, counted high: the index, each platform
+        (as the state or platforms= knows them, else two), and a signature to verify."""
+        wanted = self.checker.wanted(mapping)
+        known = self.checker.state.get(mapping.key)
+        offered = len(known.platforms) + len(known.left_out) if known else 0
+        platforms = len(wanted) if wanted else offered or 2
+        return 1 + platforms + (self.trust.rule_for(mapping.source) is not None)
 
     def _drift(self, mapping: Mapping, check: Check) -> str | None:
         """Upstream moved the tag: the destination still holds what syncer last wrote there,
@@ -95,7 +122,10 @@ class ImageSync:
             # Read exactly what was verified, write it to the tag.
             source = Reference(mapping.source.domain, mapping.source.path, None, digest)
             entry = mapping.entry
-            pinned = Mapping(Entry.of(entry.line, entry.text, source), mapping.destination)
+            pinned = Mapping(
+                Entry.of(entry.line, entry.text, source, entry.platforms, entry.rename),
+                mapping.destination,
+            )
         suffix = ""
         if drift and self.trust.on_drift is DriftMode.BACKUP and check.destination:
             tag, problem = self.copier.backup(mapping.destination, check.destination)
@@ -114,7 +144,7 @@ class ImageSync:
         )
 
     def _with_companions(self, mapping: Mapping, result: Image) -> Image:
-        if result.status is Status.FAILED:
+        if result.status in (Status.FAILED, Status.DEFERRED):
             return result
         with self.heartbeat.waiting(str(mapping.source), "mirroring its signatures and SBOMs"):
             # A subset's index is syncer's own: the source index's companions describe
@@ -127,6 +157,13 @@ class ImageSync:
             reason = Reason.INTERRUPTED if process.stopping() else Reason.COMPANIONS
             return result._replace(status=Status.FAILED, reason=reason, error=problem)
         return result._replace(companions=kinds)
+
+
+def _deferred(mapping: Mapping, why: str) -> Image:
+    return Image(
+        str(mapping.source), str(mapping.destination), Status.DEFERRED,
+        reason=Reason.QUOTA, error=why,
+    )  # fmt: skip
 
 
 def _skipped(mapping: Mapping, seconds: float, check: Check, drift: str | None = None) -> Image:

@@ -98,7 +98,9 @@ def image_sync(
         client, pattern, trust.prefetch, state or {}, heartbeat, config.platforms or None
     )
     copier = SkopeoCopier(options, client, config.timeout, heartbeat=heartbeat, log=log)
-    return ImageSync(checker, copier, trust, config.timeout, heartbeat, log, copy_slots)
+    return ImageSync(
+        checker, copier, trust, config.timeout, heartbeat, log, copy_slots, config.quota_reserve
+    )
 
 
 def make_trust(

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from syncer.record.image import Copied, Image, Mark, Status
 
 KEY = "source"  # the state's key: version 3 leaves it out of the entry
-RECORDED_STATUSES = (Status.COPIED.value, Status.FAILED.value)  # what mapping.json may say
+RECORDED_STATUSES = (Status.COPIED.value, Status.FAILED.value, Status.DEFERRED.value)
 DIGEST_PATTERN = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$")
 
 
@@ -113,7 +113,7 @@ def _problem(field: Field, value: object) -> str | None:
     if kind is Kind.TEXT and not isinstance(value, str):
         return f"{name}: expected a string, got {value!r}"
     if kind is Kind.STATUS and value not in RECORDED_STATUSES:
-        return f"{name}: expected 'copied' or 'failed', got {value!r}"
+        return f"{name}: expected 'copied', 'failed' or 'deferred', got {value!r}"
     if kind is Kind.DIGEST and value is not None and not _digest(value):
         return f"{name}: expected a digest like 'sha256:<hex>', got {value!r}"
     if kind is Kind.TEXTS and not _strings(value):

@@ -17,6 +17,7 @@ class Status(str, enum.Enum):
     COPIED = "copied"
     SKIPPED = "skipped"  # already identical at the destination (a result; the state says copied)
     FAILED = "failed"
+    DEFERRED = "deferred"  # not started, to spend a pull quota on purpose: a later run copies it
 
     def __str__(self) -> str:  # its word, in f-strings too (Python 3.11 formats a member's name)
         return self.value
@@ -38,6 +39,7 @@ class Reason(str, enum.Enum):
     COMPANIONS = "companions"  # in place, but a signature or SBOM could not be copied
     SELECTOR = "selector"  # a tag selector that selects nothing or cannot list its tags
     PLATFORMS = "platforms"  # platforms= names none of the source's platforms
+    QUOTA = "quota"  # deferred: the copy would spend pulls the registry's quota does not have
     OTHER = "other"
 
     def __str__(self) -> str:
@@ -77,7 +79,7 @@ class Image(NamedTuple):
 
     source: str  # normalized, with its tag; the state's key
     destination: str
-    status: Status  # the state holds copied or failed; a result may be skipped
+    status: Status  # the state holds copied, failed or deferred; a result may be skipped
     seconds: Annotated[float, Mark.RESULTS_ONLY] = 0.0  # how long this run spent on it
     digest: Annotated[str | None, Mark.DIGEST] = None  # the index digest at the destination
     platforms: tuple[str, ...] = ()
@@ -109,8 +111,8 @@ class Image(NamedTuple):
 
     def describe(self) -> str:
         """This run's outcome in a few words, for the job log."""
-        if self.status is Status.FAILED:
-            return f"failed ({self.reason}): {self.error or 'no error message'}"
+        if self.status in (Status.FAILED, Status.DEFERRED):
+            return f"{self.status} ({self.reason}): {self.error or 'no error message'}"
         return f"{self.status.value} in {self.seconds:.1f}s"
 
 

@@ -14,14 +14,17 @@ TEMPLATE = "MAPPING.md.j2"
 
 
 def _summary(keys: Iterable[str], state: State) -> str:
-    """`N images: N mirrored, N failed[, N pending, N drifted, N unverified].`"""
-    total = ok = failed = drifted = unverified = 0
+    """`N images: N mirrored, N failed[, N pending, N deferred, N drifted, N unverified].`"""
+    total = ok = failed = deferred = drifted = unverified = 0
     for key in keys:
         known = state.get(key)
         total += 1
         if known is None:
             continue  # pending
         drifted += known.drift is not None
+        if known.status == Status.DEFERRED:
+            deferred += 1
+            continue
         if not known.failed and known.digest is None:
             continue  # pending, as _status says
         if known.failed:
@@ -29,9 +32,10 @@ def _summary(keys: Iterable[str], state: State) -> str:
             unverified += known.reason == Reason.UNVERIFIED
         else:
             ok += 1
-    pending = total - ok - failed
+    pending = total - ok - failed - deferred
     text = f"{total} images: {ok} mirrored, {failed} failed"
     extra = [f"{pending} pending"] if pending else []
+    extra += [f"{deferred} deferred"] if deferred else []
     extra += [f"{drifted} drifted"] if drifted else []
     extra += [f"{unverified} unverified"] if unverified else []
     return text + "".join(f", {e}" for e in extra) + "."

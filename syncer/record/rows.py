@@ -10,7 +10,7 @@ from typing import NamedTuple, overload
 
 from syncer.imagelist.parse import Mapping
 from syncer.imagelist.reference import Reference
-from syncer.record.image import Content, ImageState, State
+from syncer.record.image import Content, ImageState, State, Status
 from syncer.trust.naming import summary
 
 
@@ -101,6 +101,8 @@ def short(text: str, limit: int = SHORT_ERROR) -> str:
 
 
 def _status(known: ImageState | None) -> str:
+    if known is not None and known.status == Status.DEFERRED:
+        return f"deferred ({known.reason}): {short(known.error or '')}".rstrip(": ")
     if known is None or (not known.failed and known.digest is None):
         return "pending"  # never "mirrored" without a digest the registry was seen to hold
     if known.failed:

@@ -15,10 +15,10 @@ from syncer.record.image import Copied, ImageResult, ImageState, State, Status
 def _updated(
     before: ImageState | None, result: ImageResult, commit: str | None, when: str
 ) -> ImageState:
-    if result.status is Status.FAILED:
-        base = before or ImageState(result.source, result.destination, Status.FAILED)
+    if result.status in (Status.FAILED, Status.DEFERRED):
+        base = before or ImageState(result.source, result.destination, result.status)
         return base._replace(
-            status=Status.FAILED,
+            status=result.status,
             reason=result.reason,
             error=result.error,
             drift=result.drift,

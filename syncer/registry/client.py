@@ -47,6 +47,7 @@ class RegistryClient:
         self.tag_lists = TagLists(self)
         # The session's own tools, for the callers that bound or batch their requests.
         self.throttle = self.session.throttle
+        self.quota = self.session.quota
         self.deadline = self.session.deadline
         self.at_once = self.session.at_once
         self.close = self.session.close

@@ -22,6 +22,7 @@ from syncer.containers.pull_sources import Endpoint
 from syncer.registry.challenge import authorization
 from syncer.registry.http import Client, HTTPError, Response
 from syncer.registry.once import OncePerKey
+from syncer.registry.quota import Quota
 from syncer.registry.throttle import Throttle, is_rate_limited, retry_after
 
 MANIFEST_TYPES = (
@@ -46,6 +47,7 @@ class Session:
     ):
         self.auth = auth
         self.throttle = Throttle(log)
+        self.quota = Quota()  # pulls left at each registry that says
         self.max_tries = max_tries
         self._timeout = timeout
         self._clients: dict[bool, Client] = {}  # by "verify TLS", made when first needed
@@ -131,10 +133,12 @@ class Session:
                 response = self._request(method, endpoint, host, url_path, scope, content)
                 if response is None:
                     return None
+            self.quota.observe(endpoint.host, response)
             if is_rate_limited(response):
                 self.throttle.back_off(host, attempt, retry_after(response))
                 continue
             return response
+        self.quota.out_of_pulls(endpoint.host)
         return None
 
     def _request(

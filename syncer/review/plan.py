@@ -137,8 +137,11 @@ def _with_trust(row: PlanRow, mapping: Mapping, trust: Trust) -> PlanRow:
     return replace(row, trust="; ".join(parts))
 
 
-def render_plan(rows: Sequence[PlanRow], problems: Sequence[Problem], base: str) -> str:
-    """The plan as markdown: for the job log, the step summary and the MR comment."""
+def render_plan(
+    rows: Sequence[PlanRow], problems: Sequence[Problem], base: str, notes: Sequence[str] = ()
+) -> str:
+    """The plan as markdown: for the job log, the step summary and the MR comment; `notes`
+    (pull quota, deletions to come) follow the summary line."""
     lines = [MARKER, "### syncer plan", ""]
     bad = [r for r in rows if r.problem]
     parts = [f"{len(problems)} invalid line(s) in the list"] if problems else []
@@ -147,6 +150,8 @@ def render_plan(rows: Sequence[PlanRow], problems: Sequence[Problem], base: str)
         lines.append(f"**This change cannot be mirrored as is: {' and '.join(parts)}.**")
     lines.append(f"{len(rows)} image(s) added. Compared with: {cell(base)}.")
     lines.append("")
+    if notes:
+        lines += [*(f"- {note}" for note in notes), ""]
     for problem in problems:
         lines.append(f"- {cell(short(str(problem), MAX_SHOWN))}")
     if problems:
@@ -165,10 +170,13 @@ def render_plan(rows: Sequence[PlanRow], problems: Sequence[Problem], base: str)
     return "\n".join(lines) + "\n"
 
 
-def plan_json(rows: Sequence[PlanRow], problems: Sequence[Problem]) -> str:
+def plan_json(
+    rows: Sequence[PlanRow], problems: Sequence[Problem], notes: Sequence[str] = ()
+) -> str:
     return json.dumps(
         {
             "ok": not problems and not any(r.problem for r in rows),
+            "notes": list(notes),
             "problems": [str(p) for p in problems],
             "images": [
                 {"source": r.source, "destination": r.destination, "platforms": list(r.platforms),
