@@ -40,6 +40,7 @@ class Config:
     git_author_name: str = "syncer-bot"
     git_author_email: str = "syncer-bot@users.noreply.localhost"
     push_tries: int = 5
+    git_timeout: int = 300  # seconds a git command may take (fetch and push wait on a remote)
     check_concurrency: int = 16
     immutable_tags: str | None = None
     allowed_sources: tuple[str, ...] = ()  # regular expressions on the normalized source
@@ -188,6 +189,7 @@ KEYS: dict[str, Parser] = {
     "git_author_name": _string,
     "git_author_email": _string,
     "push_tries": _positive_int,
+    "git_timeout": _positive_int,
     "check_concurrency": _positive_int,
     "immutable_tags": _pattern,
     "allowed_sources": _patterns,

@@ -13,7 +13,6 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from syncer.ci import CiContext
 from syncer.config import Config
@@ -138,14 +137,13 @@ def _commit(repo: Repository, files: list[str], message: str, author: Identity) 
     repo.git("add", "--", *files)
     if not repo.git("diff", "--cached", "--name-only", "--", *files):
         return None
-    identity: dict[str, Any] = {
+    identity = {
         "GIT_AUTHOR_NAME": author.name,
         "GIT_AUTHOR_EMAIL": author.email,
         "GIT_COMMITTER_NAME": author.name,
         "GIT_COMMITTER_EMAIL": author.email,
     }
-    with repo.repo.git.custom_environment(**identity):
-        repo.git("commit", "--quiet", "--no-verify", "-m", message, "--", *files)
+    repo.git("commit", "--quiet", "--no-verify", "-m", message, "--", *files, env=identity)
     return repo.head_sha()
 
 

@@ -16,6 +16,7 @@ from syncer.commands.common import (
     NoPushOpt,
     ShardOpt,
     app,
+    details_log,
     globals_of,
     in_repository,
     log,
@@ -62,11 +63,14 @@ def run(
 
     Exit 1 if any image failed or the list has bad lines; the others are still copied.
     """
-    config, context, repository = in_repository(globals_of(ctx))
+    given = globals_of(ctx)
+    config, context, repository = in_repository(given)
     chosen = shard_of(shard, context)
     if chosen is not None and results is None:
         results = Path(f"syncer-results-{chosen.index}-of-{chosen.total}.json")
-    options = RunOptions(base, everything, dry_run, not no_push, chosen, results)
+    options = RunOptions(
+        base, everything, dry_run, not no_push, chosen, results, details_log(given)
+    )
     return run_job(config, repository, context, options, log, warn)
 
 
@@ -78,6 +82,7 @@ class RunOptions:
     push: bool = True
     shard: Shard | None = None
     results_file: Path | None = None  # write results here instead of committing
+    details: Log | None = None  # where failed commands' whole output goes
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,7 @@ def _run_job(
                 log("\n".join([f"would sync {m.key} -> {m.destination}" for m in chunk]))
             _show_changes(config, render_files(config, prefix, {}, work), log)
             return 1 if work.problems or plan.selector_failures else 0
-        results = _sync(config, work, plan, held, log)
+        results = _sync(config, work, plan, held, log, options.details)
     _record(config, repo, ci, options, work, plan, results, log)
     failed = sum(r.status is Status.FAILED for r in results)
     if failed:
@@ -195,12 +200,12 @@ def _plan(
 
 
 def _sync(
-    config: Config, work: Workspace, plan: Plan, held: Registries, log: Log
+    config: Config, work: Workspace, plan: Plan, held: Registries, log: Log, details: Log | None
 ) -> list[ImageResult]:
     from syncer.copy.runner import run_sync
     from syncer.imagelist.expansion import stamp
 
-    copied = run_sync(plan.mappings, config, log, work.state, held.client)
+    copied = run_sync(plan.mappings, config, log, work.state, held.client, details)
     return [*stamp(copied, plan.expansions), *plan.selector_failures]
 
 

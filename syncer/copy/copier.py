@@ -36,6 +36,7 @@ class SkopeoCopier:
     rate_limit_retries: int = 2
     heartbeat: Heartbeat = field(default_factory=quiet)
     log: Log = field(default=lambda _: None)
+    details: Log | None = None  # where a failed copy's whole output goes (--verbose, CI)
 
     def copy(self, mapping: Mapping, budget: float | None = None) -> Image:
         """Copy with skopeo within `budget` seconds (default: the whole `timeout`)."""
@@ -71,6 +72,8 @@ class SkopeoCopier:
             error = "stopped by a signal before it finished"
             return failed(mapping, Reason.INTERRUPTED, error, done.seconds)
         if not done.ok:
+            if self.details is not None:
+                self.details(f"{mapping.source}: skopeo failed:\n{process.describe_failure(done)}")
             reason, error = classify_failure(done.stderr, timed_out=done.timed_out)
             if reason is Reason.TIMEOUT:
                 error = self.timed_out(error)

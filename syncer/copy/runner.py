@@ -86,6 +86,7 @@ def image_sync(
     log: Log,
     state: State | None = None,
     heartbeat: Heartbeat | None = None,
+    details: Log | None = None,
 ) -> ImageSync:
     """What one image needs, as the configuration says; `state` is what the last runs
     recorded (the skip check and drift read it)."""
@@ -97,7 +98,9 @@ def image_sync(
     checker = Checker(
         client, pattern, trust.prefetch, state or {}, heartbeat, config.platforms or None
     )
-    copier = SkopeoCopier(options, client, config.timeout, heartbeat=heartbeat, log=log)
+    copier = SkopeoCopier(
+        options, client, config.timeout, heartbeat=heartbeat, log=log, details=details
+    )
     return ImageSync(
         checker, copier, trust, config.timeout, heartbeat, log, copy_slots, config.quota_reserve
     )
@@ -155,14 +158,15 @@ def run_sync(
     log: Log,
     state: State | None = None,
     client: RegistryClient | None = None,
+    details: Log | None = None,
 ) -> list[ImageResult]:
     """Sync `mappings` as the configuration says, saying what is slow while it waits; with the
     run's client, or one of its own."""
     if client is None:
         with registries(config, log) as held:
-            return run_sync(mappings, config, log, state, held.client)
+            return run_sync(mappings, config, log, state, held.client, details)
     with Heartbeat(log) as heartbeat:
-        syncing = image_sync(config, client, log, state, heartbeat)
+        syncing = image_sync(config, client, log, state, heartbeat, details)
         return sync_images(
             mappings,
             syncing,

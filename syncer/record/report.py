@@ -116,7 +116,10 @@ def report_pieces(
 
 def results_summary(results: Sequence[ImageResult], job_url: str | None = None) -> str:
     """A few markdown lines for a CI job's summary page: counts and what failed."""
-    counts = ", ".join(f"{sum(r.status is s for r in results)} {s.value}" for s in Status)
+    counted = {s: sum(r.status is s for r in results) for s in Status}
+    counts = ", ".join(
+        f"{n} {s.value}" for s, n in counted.items() if n or s is not Status.DEFERRED
+    )
     lines = ["### syncer", "", f"{len(results)} images: {counts}."]
     failed = [r for r in results if r.status is Status.FAILED]
     if failed:
