@@ -46,7 +46,12 @@ def _last_line(text: str) -> str:
 
 
 def _git_env(push_user: str, environ: Mapping[str, str]) -> dict[str, str]:
-    env = {"GIT_TERMINAL_PROMPT": "0"}  # never wait for a password that nobody will type
+    env = {
+        "GIT_TERMINAL_PROMPT": "0",  # never wait for a password that nobody will type
+        # English messages whatever the runner's locale: publish._remote_moved reads them.
+        "LANGUAGE": "C",
+        "LC_ALL": "C",
+    }
     if environ.get(TOKEN_VARIABLE):
         # The helper prints the token from the environment at the moment git asks.
         helper = f'!f() {{ echo username={push_user}; echo "password=${TOKEN_VARIABLE}"; }}; f'

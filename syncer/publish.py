@@ -21,6 +21,7 @@ from syncer.files import Text, WriteError, holds, write_atomic
 from syncer.git import GitError, Repository
 from syncer.record.image import ImageResult, State, Status
 from syncer.record.shard import dump_results
+from syncer.record.state import Removal, now
 from syncer.workspace import render_files
 
 Log = Callable[[str], None]
@@ -190,10 +191,11 @@ def publish_report(
     log: Log,
 ) -> None:
     prefix = config.require_destination()
+    removal = Removal(now(), repo.head_sha())  # lines gone from the list: gone since now
     try:
         publish(
             repo,
-            render=lambda: render_files(config, prefix, updates),
+            render=lambda: render_files(config, prefix, updates, removal=removal),
             message=_commit_message(results, ci.job_url),
             author=Identity(config.git_author_name, config.git_author_email),
             branch=ci.branch or repo.current_branch(),

@@ -4,7 +4,8 @@ as Docker Hub does), and opt-in pruning of what the list no longer holds."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from syncer.cli import main
 from syncer.registry.quota import parse_remaining
 from testing.gitrepo import Remote
 from testing.httpproxy import FaultyProxy
-from testing.images import make_upstream_image
+from testing.images import layout_dir, make_upstream_image
 from testing.mirrors import write_registries_conf
 from testing.registry import Registry
 from testing.scenario import gitlab_push, remote_state, syncer_yaml
@@ -126,3 +127,135 @@ def test_the_plan_says_how_many_pulls_the_added_images_need_and_what_is_left(
     # The plan's own inspections are manifest GETs too (6 of the 20): 14 are left then.
     assert f"needs about 18 pulls of {counting.host}; 14 left now" in out
     assert "2 image(s) will wait for a later run" in out
+
+
+def _exists(registry: Registry, reference: str) -> bool:
+    done = subprocess.run(
+        ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{registry.host}/{reference}"],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    return done.returncode == 0
+
+
+def _pruning(
+    tmp_path: Path, destination: Registry, conf: Path, lines: str, extra: str = "prune_after: 0s\n"
+) -> Remote:
+    remote = Remote(tmp_path, {"syncer.yaml": syncer_yaml(destination, conf) + extra})
+    remote.commit({"source-images.list": lines}, "the list")
+    return remote
+
+
+@pytest.mark.integration
+def test_a_removed_line_stays_in_the_record_and_without_prune_after_in_the_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, images: dict[str, str],
+    destination: Registry, conf: Path,
+) -> None:  # fmt: skip
+    remote = _pruning(tmp_path, destination, conf, "alpine:3.19\nregistry.k8s.io/pause:3.9\n", "")
+    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0
+    remote.commit({"source-images.list": "alpine:3.19\n"}, "drop pause")
+    assert _run(remote, tmp_path, monkeypatch, "ci-2") == 0
+    entry = remote_state(remote)["registry.k8s.io/pause:3.9"]
+    assert entry["removed_at"] is not None
+    assert entry["removed_commit"] == remote.log("%H")[1]  # the list's revision without it
+    assert entry["pruned_at"] is None
+    report = remote.show("main", "MAPPING.md")
+    assert "## Removed from the list" in report
+    assert "kept (no `prune_after`)" in report
+    assert _exists(destination, "third/registry.k8s.io/pause:3.9")
+    assert _run(remote, tmp_path, monkeypatch, "ci-3", "--all") == 0  # nothing is deleted, ever
+    assert _exists(destination, "third/registry.k8s.io/pause:3.9")
+
+
+@pytest.mark.integration
+def test_after_the_grace_period_a_removed_image_is_deleted_with_its_companions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, upstream: Registry, images: dict[str, str],
+    destination: Registry, conf: Path, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from testing.signing import Key, companion_tag, sign
+
+    pause = "registry.k8s.io/pause:3.9"
+    sign(upstream.host, "registry.k8s.io/pause", images[pause], Key.generate())
+    remote = _pruning(tmp_path, destination, conf, f"alpine:3.19\n{pause}\n")
+    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0
+    signature = f"third/registry.k8s.io/pause:{companion_tag(images[pause], '.sig')}"
+    assert _exists(destination, signature)
+    remote.commit({"source-images.list": "alpine:3.19\n"}, "drop pause")
+    assert _run(remote, tmp_path, monkeypatch, "ci-2a", "--dry-run") == 0  # not recorded yet
+    assert "would delete" not in capsys.readouterr().out
+    assert _run(remote, tmp_path, monkeypatch, "ci-2") == 0  # the removal is recorded first
+    assert _exists(destination, f"third/{pause}")  # not before the next run
+    assert "will be deleted" not in remote.show("main", "MAPPING.md")
+    assert "after 20" in remote.show("main", "MAPPING.md")  # the date it may go
+    capsys.readouterr()
+    assert _run(remote, tmp_path, monkeypatch, "ci-3", "--dry-run") == 0
+    assert f"would delete {destination.host}/third/{pause}" in capsys.readouterr().out
+    assert _exists(destination, f"third/{pause}")
+    assert _run(remote, tmp_path, monkeypatch, "ci-4") == 0
+    assert not _exists(destination, f"third/{pause}")
+    assert not _exists(destination, signature)  # its companions went with it
+    assert _exists(destination, "third/docker.io/library/alpine:3.19")
+    entry = remote_state(remote)[pause]
+    assert entry["pruned_at"] is not None
+    assert "## Pruned" in remote.show("main", "MAPPING.md")
+
+
+@pytest.mark.integration
+def test_a_removed_tag_sharing_its_digest_with_a_listed_one_goes_from_the_record_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, upstream: Registry, destination: Registry,
+    conf: Path,
+) -> None:  # fmt: skip
+    digest = make_upstream_image(tmp_path / "oci", upstream.host, "docker.io/library/alpine:3.19")
+    layout = layout_dir(tmp_path / "oci", "docker.io/library/alpine:3.19")
+    subprocess.run(
+        ["skopeo", "copy", "--all", "--quiet", "--dest-tls-verify=false", f"oci:{layout}:3.19",
+         f"docker://{upstream.host}/docker.io/library/alpine:3"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    remote = _pruning(tmp_path, destination, conf, "alpine:3.19\nalpine:3\n")
+    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0
+    remote.commit({"source-images.list": "alpine:3.19\n"}, "drop the moving tag")
+    assert _run(remote, tmp_path, monkeypatch, "ci-2") == 0
+    assert _run(remote, tmp_path, monkeypatch, "ci-3") == 0
+    entry = remote_state(remote)["docker.io/library/alpine:3"]
+    assert entry["pruned_at"] is not None
+    assert "docker.io/library/alpine:3.19 still has this digest" in entry["prune_note"]
+    assert _exists(destination, "third/docker.io/library/alpine:3.19")  # still pulls
+    assert remote_state(remote)["docker.io/library/alpine:3.19"]["digest"] == digest
+
+
+@pytest.mark.integration
+def test_a_line_added_back_before_the_deadline_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, images: dict[str, str],
+    destination: Registry, conf: Path,
+) -> None:  # fmt: skip
+    pause = "registry.k8s.io/pause:3.9"
+    remote = _pruning(tmp_path, destination, conf, f"alpine:3.19\n{pause}\n", "prune_after: 30d\n")
+    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0
+    remote.commit({"source-images.list": "alpine:3.19\n"}, "drop pause")
+    assert _run(remote, tmp_path, monkeypatch, "ci-2") == 0
+    assert remote_state(remote)[pause]["removed_at"] is not None
+    remote.commit({"source-images.list": f"alpine:3.19\n{pause}\n"}, "pause is back")
+    assert _run(remote, tmp_path, monkeypatch, "ci-3") == 0
+    entry = remote_state(remote)[pause]
+    assert (entry["removed_at"], entry["status"]) == (None, "copied")
+    assert "## Removed from the list" not in remote.show("main", "MAPPING.md")
+    assert _exists(destination, f"third/{pause}")
+
+
+@pytest.mark.integration
+def test_a_registry_that_refuses_deletes_leaves_the_image_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, images: dict[str, str], upstream: Registry,
+    start_registry: Callable[..., Registry],
+) -> None:  # fmt: skip
+    keeper = start_registry("keeper", deletes=False)  # DELETE answers 405 UNSUPPORTED
+    conf = write_registries_conf(tmp_path / "keeper.conf", upstream.host, keeper.host)
+    pause = "registry.k8s.io/pause:3.9"
+    remote = _pruning(tmp_path, keeper, conf, f"alpine:3.19\n{pause}\n")
+    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0
+    remote.commit({"source-images.list": "alpine:3.19\n"}, "drop pause")
+    assert _run(remote, tmp_path, monkeypatch, "ci-2") == 0
+    assert _run(remote, tmp_path, monkeypatch, "ci-3") == 0  # refused: a note, not a failure
+    entry = remote_state(remote)[pause]
+    assert entry["pruned_at"] is None
+    assert entry["prune_note"].startswith("the registry refused the delete: HTTP 405")
+    assert _exists(keeper, f"third/{pause}")

@@ -4,13 +4,16 @@ answers costs `git_timeout`, says so while it waits, and the report commit is pu
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from syncer import process
 from syncer.process import Completed, describe_failure
 from testing.faults import StallingListener
 from testing.gitrepo import Remote, git
@@ -33,6 +36,30 @@ def test_a_failed_command_is_described_whole_with_its_output_indented() -> None:
     ]
     slow = Completed(("git", "fetch"), -9, "", "", 15.0, timed_out=True)
     assert describe_failure(slow).splitlines()[1] == "timed out after 15s"
+
+
+def test_git_may_start_after_a_stop_and_one_in_flight_is_stopped() -> None:
+    try:
+        process.stop_all()
+        assert not process.run(("true",)).ok  # others: nothing new starts
+        assert process.run(("true",), starts_when_stopping=True).ok
+        results: list[process.Completed] = []
+        thread = threading.Thread(
+            target=lambda: results.append(
+                process.run(("sleep", "30"), starts_when_stopping=True, timeout=60)
+            )
+        )
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not process._running and time.monotonic() < deadline:
+            time.sleep(0.01)
+        process.stop_all()  # as the signal handler does: the one in flight is stopped too
+        thread.join(timeout=10)
+        [stopped] = results
+        assert stopped.returncode == -signal.SIGTERM
+        assert not stopped.timed_out
+    finally:
+        process.reset()
 
 
 def test_a_push_to_a_remote_that_never_answers_ends_in_time_and_the_next_run_pushes_it(

@@ -4,7 +4,6 @@ commit. With `--shard`, one part of a re-sync that leaves its results for `repor
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Mapping as MappingT
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -29,7 +28,6 @@ if TYPE_CHECKING:  # imported where used: `syncer check` does not pay for a run'
     from syncer.ci import CiContext
     from syncer.config import Config
     from syncer.copy.runner import Registries
-    from syncer.files import Text
     from syncer.git import Repository
     from syncer.imagelist.expansion import Expansion
     from syncer.imagelist.parse import Mapping
@@ -114,9 +112,10 @@ def run_job(
 def _run_job(
     config: Config, repo: Repository, ci: CiContext, options: RunOptions, log: Log, warn: Log
 ) -> int:
+    from syncer.copy.prune import due_for_pruning, prune_due
     from syncer.copy.runner import registries
     from syncer.record.image import Status
-    from syncer.workspace import load_workspace, render_files
+    from syncer.workspace import load_workspace, render_files, show_changes
 
     prefix = config.require_destination()
     work = load_workspace(config, prefix)
@@ -129,10 +128,14 @@ def _run_job(
             for start in range(0, len(plan.mappings), 1000):  # a re-sync plans every line
                 chunk = plan.mappings[start : start + 1000]
                 log("\n".join([f"would sync {m.key} -> {m.destination}" for m in chunk]))
-            _show_changes(config, render_files(config, prefix, {}, work), log)
+            for key in due_for_pruning(config, work):
+                log(f"would delete {work.state[key].destination} (removed from the list)")
+            show_changes(config, render_files(config, prefix, {}, work), log)
             return 1 if work.problems or plan.selector_failures else 0
         results = _sync(config, work, plan, held, log, options.details)
-    _record(config, repo, ci, options, work, plan, results, log)
+        # A shard leaves pruning to the one job that merges the shards' results.
+        pruned = {} if options.results_file else prune_due(config, work, held, repo, log)
+    _record(config, repo, ci, options, work, plan, results, log, pruned)
     failed = sum(r.status is Status.FAILED for r in results)
     if failed:
         warn(f"{failed} of {len(results)} images failed")
@@ -218,6 +221,7 @@ def _record(
     plan: Plan,
     results: list[ImageResult],
     log: Log,
+    pruned: State,
 ) -> None:
     """The results into the results file (a shard), or the state and report committed."""
     from syncer.files import write_atomic
@@ -232,7 +236,7 @@ def _record(
         write_atomic(options.results_file, dump_results(results, repo.head_sha(), options.shard))
         log(f"results: {options.results_file}")
         return
-    updates = {**no_longer, **apply_results(work.state, results, repo.head_sha())}
+    updates = {**no_longer, **pruned, **apply_results(work.state, results, repo.head_sha())}
     publish_report(config, repo, ci, updates, results, options.push, log)
 
 
@@ -256,33 +260,3 @@ def _no_longer_chosen(state: State, expansions: list[Expansion]) -> State:
             chosen = [e.key for e in x.entries()]
             changes.update(unselected(state, x.selector.key, chosen))
     return changes
-
-
-SHOWN_CHANGES = 400  # lines; more would make the dry run slow (difflib) and unreadable
-
-
-def _show_changes(config: Config, files: MappingT[str, Text], log: Log) -> None:
-    from syncer.files import holds
-    from syncer.workspace import read_text
-
-    for name, content in files.items():
-        if holds(config.path(name), content):  # compared a piece at a time, nothing to diff
-            log(f"{name}: unchanged")
-            continue
-        old = read_text(config.path(name))
-        if old is None:  # a new file: count its lines without holding it
-            count = sum(piece.count("\n") for piece in content)
-            if count > SHOWN_CHANGES:
-                log(f"{name}: about {count} lines change (too many to show)")
-                continue
-        text = content if isinstance(content, str) else "".join(content)
-        before = (old or "").splitlines(keepends=True)
-        after = text.splitlines(keepends=True)
-        changed = len(set(before).symmetric_difference(after))
-        if changed > SHOWN_CHANGES:
-            log(f"{name}: about {changed} lines change (too many to show)")
-            continue
-        import difflib
-
-        diff = "".join(difflib.unified_diff(before, after, name, name))
-        log(diff.rstrip("\n") if diff else f"{name}: unchanged")

@@ -97,6 +97,13 @@ class Image(NamedTuple):
     source_digest: Annotated[str | None, Mark.DIGEST] = None
     left_out: tuple[str, ...] = ()  # the source's platforms the subset leaves out
     content: Content | None = None  # None: a container image
+    # No longer in the list: kept in the record (the registry still holds it), and with
+    # `prune_after` deleted from the registry after the grace period, then marked pruned.
+    removed_at: Annotated[str | None, Mark.STATE_ONLY] = None  # UTC, ISO 8601
+    removed_commit: Annotated[str | None, Mark.STATE_ONLY] = None  # the list's revision then
+    pruned_at: Annotated[str | None, Mark.STATE_ONLY] = None
+    pruned_commit: Annotated[str | None, Mark.STATE_ONLY] = None
+    prune_note: Annotated[str | None, Mark.STATE_ONLY] = None  # why it was not (yet) deleted
 
     @property
     def failed(self) -> bool:
@@ -107,7 +114,8 @@ class Image(NamedTuple):
         """Known to be mirrored with everything the report shows (an interrupted read after a
         copy leaves the platforms out: the next run fills them in)."""
         known = bool(self.platforms) or self.content is not None  # an artifact has none
-        return self.status == Status.COPIED and self.digest is not None and known
+        held = self.digest is not None and self.pruned_at is None
+        return self.status == Status.COPIED and held and known
 
     def describe(self) -> str:
         """This run's outcome in a few words, for the job log."""

@@ -8,7 +8,7 @@ from pathlib import Path
 from syncer.errors import SyncerError
 from syncer.imagelist.parse import Mapping
 from syncer.record.image import Content, ImageResult, Reason, State, Status
-from syncer.record.rows import Row, Rows, cell, rows, shared_cells, table_line
+from syncer.record.rows import Row, Rows, cell, gone, rows, shared_cells, table_line
 
 TEMPLATE = "MAPPING.md.j2"
 
@@ -55,6 +55,38 @@ class TableLines:
         return "\n".join(self)
 
 
+def _context(
+    mappings: Sequence[Mapping],
+    state: State,
+    escape: Callable[[object], str],
+    selected: Iterable[str],
+    prune_after: int | None,
+) -> dict[str, object]:
+    """What the template gets besides the names of things: rows, groups, sections."""
+    table = rows(mappings, state, selected)
+    by_registry: dict[str, list[str]] = {}
+    for key in table.keys:
+        by_registry.setdefault(key.partition("/")[0], []).append(key)
+    groups = {registry: Rows(keys, table.make) for registry, keys in by_registry.items()}
+    charts = [k for k in table.keys if (s := state.get(k)) and s.content is Content.CHART]
+    renamed = sorted(m.key for m in mappings if m.entry.rename is not None)
+    images = (k for k in table.keys if (s := state.get(k)) is None or s.content is None)
+    first_image = next(images, None)
+    removed, pruned = gone(state, prune_after)
+    return {
+        "rows": table,
+        "groups": sorted(groups.items()),
+        "tables": {registry: TableLines(group, escape) for registry, group in groups.items()},
+        "summary": _summary(table.keys, state),
+        "example": str(table.make(first_image).destination) if first_image else None,
+        "charts": Rows(charts, table.make),
+        "renamed": Rows(renamed, table.make),
+        "removed": removed,
+        "pruned": pruned,
+        "prune_after": prune_after,
+    }
+
+
 def report_pieces(
     mappings: Sequence[Mapping],
     state: State,
@@ -64,6 +96,7 @@ def report_pieces(
     state_file: str,
     template: Path | None = None,
     selected: Iterable[str] = (),
+    prune_after: int | None = None,
 ) -> Iterator[str]:
     """The report, a piece at a time (written or compared as it is made)."""
     import jinja2  # only commands that render pay for the import
@@ -83,29 +116,11 @@ def report_pieces(
         undefined=jinja2.StrictUndefined,
     )
     escape = env.filters["cell"] = shared_cells()
-    table = rows(mappings, state, selected)
-    by_registry: dict[str, list[str]] = {}
-    for key in table.keys:
-        by_registry.setdefault(key.partition("/")[0], []).append(key)
-    groups = {registry: Rows(keys, table.make) for registry, keys in by_registry.items()}
-    charts = [k for k in table.keys if (s := state.get(k)) and s.content is Content.CHART]
-    renamed = sorted(m.key for m in mappings if m.entry.rename is not None)
-    images = (k for k in table.keys if (s := state.get(k)) is None or s.content is None)
-    first_image = next(images, None)
+    context = _context(mappings, state, escape, selected, prune_after)
+    context["example"] = context["example"] or f"{prefix}/IMAGE:TAG"
     try:
         yield from env.get_template(template.name if template else TEMPLATE).generate(
-            rows=table,
-            groups=sorted(groups.items()),
-            tables={registry: TableLines(group, escape) for registry, group in groups.items()},
-            summary=_summary(table.keys, state),
-            prefix=prefix,
-            example=str(table.make(first_image).destination)
-            if first_image
-            else f"{prefix}/IMAGE:TAG",
-            charts=Rows(charts, table.make),
-            renamed=Rows(renamed, table.make),
-            list_file=list_file,
-            state_file=state_file,
+            prefix=prefix, list_file=list_file, state_file=state_file, **context
         )
     except jinja2.TemplateError as exc:
         if template is None:

@@ -198,3 +198,54 @@ def table_line(row: Row, escape: Callable[[object], str] = cell) -> str:
         f"| `{row.source}`{by} | `{row.destination}` | {escape(row.platforms_cell)} | "
         f"{digest} | {escape(row.copied)} | {escape(row.trust)} | {escape(row.status)} |"
     )
+
+
+class Gone(NamedTuple):
+    """An image no longer in the list, as the report's "Removed" and "Pruned" sections show it."""
+
+    source: str
+    destination: str
+    digest: str | None
+    removed: str  # `2026-11-28 (c0ffee1234)`
+    deleted: str  # when it will be (removed) or was (pruned) deleted from the registry
+    note: str  # why it was not deleted, in words from outside (escaped when shown)
+
+    def line(self, escape: Callable[[object], str] = cell) -> str:
+        digest = f"`{self.digest[:19]}…`" if self.digest else ""
+        return (
+            f"| `{self.source}` | `{self.destination}` | {digest} | {self.removed} | "
+            f"{self.deleted} | {escape(self.note)} |"
+        )
+
+
+def _when(at: str | None, commit: str | None) -> str:
+    parts = [at[:10]] if at else []
+    if commit:
+        parts.append(f"({commit[:10]})" if parts else commit[:10])
+    return " ".join(parts)
+
+
+def gone(state: State, prune_after: int | None) -> tuple[list[Gone], list[Gone]]:
+    """The removed images (still in the registry) and the pruned ones, sorted by source."""
+    from datetime import datetime, timedelta
+
+    removed, pruned = [], []
+    for key in sorted(k for k, s in state.items() if s.removed_at is not None):
+        entry = state[key]
+        when = _when(entry.removed_at, entry.removed_commit)
+        if entry.pruned_at is not None:
+            done = _when(entry.pruned_at, entry.pruned_commit)
+            pruned.append(
+                Gone(key, entry.destination, entry.digest, when, done, entry.prune_note or "")
+            )
+            continue
+        after = "kept (no `prune_after`)"
+        if prune_after is not None and entry.removed_at:
+            start = datetime.strptime(entry.removed_at[:19], "%Y-%m-%dT%H:%M:%S")
+            after = (
+                f"after {(start + timedelta(seconds=prune_after)).strftime('%Y-%m-%d %H:%M')} UTC"
+            )
+        removed.append(
+            Gone(key, entry.destination, entry.digest, when, after, entry.prune_note or "")
+        )
+    return removed, pruned

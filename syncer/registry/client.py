@@ -174,6 +174,10 @@ class RegistryClient:
         done = self.session.send("PUT", endpoint, target, (data, "application/octet-stream"))
         return done is not None and done.status_code in (201, 204)
 
+    def delete_manifest(self, endpoint: Endpoint, digest: str) -> Response | None:
+        """DELETE a manifest by digest (the registry removes every tag that points at it)."""
+        return self.session.send("DELETE", endpoint, f"manifests/{digest}", delete=True)
+
     def put_manifest(self, endpoint: Endpoint, reference: str, raw: bytes, media_type: str) -> bool:
         """Write a manifest byte for byte (an index whose children are already there)."""
         response = self.session.send("PUT", endpoint, f"manifests/{reference}", (raw, media_type))

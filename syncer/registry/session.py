@@ -115,11 +115,13 @@ class Session:
         content: tuple[bytes, str] | None = None,
         *,
         push: bool = False,
+        delete: bool = False,
     ) -> Response | None:
         """One request with auth and rate-limit handling; None when the host cannot be reached.
         `suffix` follows `/v2/<repository>/`, or is a whole path (an upload's location)."""
         host = _API_HOSTS.get(endpoint.host, endpoint.host)
-        scope = f"repository:{endpoint.path}:{'pull,push' if content or push else 'pull'}"
+        actions = "delete" if delete else "pull,push" if content or push else "pull"
+        scope = f"repository:{endpoint.path}:{actions}"
         url_path = suffix if suffix.startswith("/") else f"/v2/{endpoint.path}/{suffix}"
         for attempt in range(self.max_tries):
             self.throttle.wait()
