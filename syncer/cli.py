@@ -18,7 +18,6 @@ from typing import Annotated, Any
 
 import typer
 
-from syncer import __version__
 from syncer.commands import lists, mirrors, plan, repair, report, run, sync, where  # noqa: F401
 from syncer.commands.common import Globals, app
 from syncer.errors import SyncerError, UsageError
@@ -32,7 +31,9 @@ FLAGS = ("--verbose", "-v")
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"syncer {__version__}")
+        from syncer import version
+
+        typer.echo(f"syncer {version()}")
         raise typer.Exit()
 
 
