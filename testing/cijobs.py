@@ -1,33 +1,53 @@
 """Run the jobs of our own `.gitlab-ci.yml` and GitHub workflows, as their runners would.
 
-The script lines come from the CI files themselves (not copies), run in bash with the
-environment the provider sets. `uses:` steps of a workflow are what the test harness does by
-hand (checkout, artifacts); `${{ ... }}` expressions are resolved from a dict.
+GitLab: the pipeline is the one gitlab-ci-local builds from `.gitlab-ci.yml` (the component
+included at this commit, its inputs filled in, `extends:` merged), and a job's lines run in bash
+with its variables and the ones GitLab sets; `run_gitlab_ci_local` runs whole pipelines with
+gitlab-ci-local itself.
+
+GitHub: a job is found in the workflow or in the reusable workflow one of its jobs calls
+(`uses: ./.github/workflows/...`, with the caller's `with:` and `secrets:`); a step that uses
+syncer's action runs the action's steps (`action.yml`, this checkout's); each `run:` step runs
+in bash of its own, with `GITHUB_ENV`, `GITHUB_PATH` and `GITHUB_OUTPUT` files as the runner
+keeps them. Other `uses:` steps are what the test does by hand (checkout, artifacts).
+`${{ ... }}` expressions are names looked up in a dict, string literals and `||`.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-_EXPRESSION = re.compile(r"\$\{\{\s*([^}]+?)\s*\}\}")
+WORKFLOWS = ROOT / ".github" / "workflows"
+GITLAB_CI_LOCAL = ROOT / ".tools" / "node_modules" / ".bin" / "gitlab-ci-local"
+# What gitlab-ci-local needs of this repository to build its pipeline: the file and the component.
+PIPELINE_FILES = (".gitlab-ci.yml", "templates/mirror/template.yml")
+# The checkout that the reusable workflows make of syncer itself; its action is this checkout's.
+SYNCER_ACTION = "./.syncer-action"
+_EXPRESSION = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
+_NAME = re.compile(r"[A-Za-z_][\w-]*(\.[\w-]+)*")
 
 
-def _environment(extra: dict[str, str]) -> dict[str, str]:
+def _environment(extra: Mapping[str, str]) -> dict[str, str]:
     venv_bin = str(Path(sys.executable).parent)
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("CI_", "GITLAB_", "GITHUB_"))}
     return {**keep, "PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}", **extra}
 
 
 def run_script(
-    lines: list[str], cwd: Path, env: dict[str, str]
+    lines: list[str], cwd: Path, env: Mapping[str, str]
 ) -> subprocess.CompletedProcess[str]:
     script = "set -eo pipefail\n" + "\n".join(lines) + "\n"
     return subprocess.run(
@@ -40,33 +60,274 @@ def run_script(
     )
 
 
+# GitLab ------------------------------------------------------------------------------------
+def pipeline_files() -> dict[str, str]:
+    """This repository's pipeline files, by path: what a repository needs to run its pipeline."""
+    return {name: (ROOT / name).read_text() for name in PIPELINE_FILES}
+
+
+def run_gitlab_ci_local(
+    cwd: Path, variables: Mapping[str, str], *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """gitlab-ci-local in a checkout: jobs in shells (no Docker here), GitLab's variables given."""
+    if not GITLAB_CI_LOCAL.exists():
+        raise RuntimeError("gitlab-ci-local is not installed (ci/setup.sh --test installs it)")
+    argv = [str(GITLAB_CI_LOCAL), "--shell-isolation", "--force-shell-executor"]
+    for key, value in variables.items():
+        argv += ["--variable", f"{key}={value}"]
+    return subprocess.run(
+        [*argv, *args],
+        cwd=cwd,
+        env=_environment({}),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@functools.cache
+def gitlab_pipeline() -> dict[str, Any]:
+    """`.gitlab-ci.yml` as gitlab-ci-local builds it (`--preview`), from a commit of its own:
+    the component resolves at HEAD's SHA, as GitLab resolves it in this project's pipelines."""
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp)
+        for name, text in pipeline_files().items():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            (repo / name).write_text(text)
+        identity = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+        for args in (
+            ["init", "-q", "-b", "main"],
+            ["add", "-A"],
+            [*identity, "commit", "-qm", "ci"],
+        ):
+            subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+        result = run_gitlab_ci_local(repo, {}, "--preview", "--no-evaluate-rule-changes")
+        if result.returncode != 0:
+            raise RuntimeError(f"gitlab-ci-local --preview failed:\n{result.stdout}{result.stderr}")
+        # warnings (inputs' `regex:` is not checked by gitlab-ci-local) come first, on stdout
+        _, sep, document = result.stdout.partition("\n---\n")
+        data = yaml.safe_load(document if sep else result.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
 def gitlab_job(name: str) -> dict[str, Any]:
-    data = yaml.safe_load((ROOT / ".gitlab-ci.yml").read_text())
-    job = dict(data[name])
-    for parent in (
-        (job.get("extends") or []) if isinstance(job.get("extends"), list) else [job.get("extends")]
-    ):
-        if parent:
-            job = {**data[parent], **job}
+    job = gitlab_pipeline()[name]
+    assert isinstance(job, dict), name
     return job
 
 
 def run_gitlab_job(name: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     job = gitlab_job(name)
+    variables = {**gitlab_pipeline().get("variables", {}), **job.get("variables", {})}
     lines = [*job.get("before_script", []), *job["script"]]
-    return run_script(lines, cwd, {"GITLAB_CI": "true", "CI": "true", **env})
+    given = {"GITLAB_CI": "true", "CI": "true", "CI_PROJECT_DIR": str(cwd), **env}
+    return run_script(lines, cwd, {**{k: str(v) for k, v in variables.items()}, **given})
 
 
-def resolve(text: str, expressions: dict[str, str]) -> str:
-    return _EXPRESSION.sub(lambda m: expressions.get(m.group(1), ""), text)
+# GitHub ------------------------------------------------------------------------------------
+def resolve(text: str, expressions: Mapping[str, str]) -> str:
+    return _EXPRESSION.sub(lambda m: evaluate(m.group(1), expressions), text)
+
+
+def evaluate(expression: str, expressions: Mapping[str, str]) -> str:
+    """`a || b || 'literal'`: the first operand that is not empty; a name missing from
+    `expressions` is empty (an unset variable or secret). Anything else is refused."""
+    for operand in (part.strip() for part in expression.split("||")):
+        if len(operand) >= 2 and operand[0] == operand[-1] == "'":
+            value = operand[1:-1].replace("''", "'")
+        elif _NAME.fullmatch(operand):
+            value = expressions.get(operand, "")
+        else:
+            raise ValueError(f"${{{{ {expression} }}}}: the test harness cannot evaluate this")
+        if value:
+            return value
+    return ""
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    assert isinstance(data, dict), path
+    return data
+
+
+def _called(
+    caller: dict[str, Any], expressions: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The reusable workflow a job calls, and the expressions inside it: its inputs (the
+    caller's `with:` over the defaults), the secrets passed, `github.*` and `matrix.*` as given."""
+    uses = str(caller["uses"])
+    if not uses.startswith("./"):
+        raise ValueError(f"{uses}: only this repository's reusable workflows run here")
+    workflow = _load(ROOT / uses)
+    triggers: dict[Any, Any] = workflow
+    declared = triggers[True]["workflow_call"]  # PyYAML reads the key `on` as True
+    inputs = {
+        f"inputs.{key}": str(spec.get("default", ""))
+        for key, spec in (declared.get("inputs") or {}).items()
+    }
+    given = {
+        f"inputs.{k}": resolve(str(v), expressions) for k, v in (caller.get("with") or {}).items()
+    }
+    secrets = {
+        f"secrets.{k}": resolve(str(v), expressions)
+        for k, v in (caller.get("secrets") or {}).items()
+    }
+    passed = {
+        k: v for k, v in expressions.items() if k.startswith(("github.", "matrix.", "runner."))
+    }
+    token = {"secrets.GITHUB_TOKEN": expressions.get("secrets.GITHUB_TOKEN", "")}
+    return workflow, {**passed, **token, **inputs, **given, **secrets}
+
+
+def github_job(
+    workflow: str, job_name: str, expressions: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A job of the workflow, or of a reusable workflow that one of its jobs calls."""
+    jobs: dict[str, Any] = _load(WORKFLOWS / workflow)["jobs"]
+    job = jobs.get(job_name)
+    if job is not None and "uses" not in job:
+        return job, dict(expressions)
+    callers = [job] if job is not None else [j for j in jobs.values() if "uses" in j]
+    for caller in callers:
+        called, inner = _called(caller, expressions)
+        called_jobs: dict[str, Any] = called["jobs"]
+        if job_name in called_jobs:
+            return called_jobs[job_name], inner
+        if job is not None and len(called_jobs) == 1:
+            return next(iter(called_jobs.values())), inner
+    raise KeyError(f"{workflow}: no job {job_name!r}")
+
+
+@dataclass
+class StepRun:
+    """One job's run: the runner's files, and the output of every step."""
+
+    cwd: Path
+    env: dict[str, str]
+    files: Path
+    outputs: list[subprocess.CompletedProcess[str]] = field(default_factory=list)
+
+    @property
+    def returncode(self) -> int:
+        return self.outputs[-1].returncode if self.outputs else 0
+
+    @property
+    def stdout(self) -> str:
+        return "".join(o.stdout for o in self.outputs)
+
+    @property
+    def stderr(self) -> str:
+        return "".join(o.stderr for o in self.outputs)
+
+    def _runner_env(self) -> tuple[dict[str, str], str]:
+        """GITHUB_ENV's assignments and PATH with GITHUB_PATH's folders first, as the runner
+        applies them to the steps that follow."""
+        added: dict[str, str] = {}
+        for line in (self.files / "env").read_text().splitlines():
+            key, sep, value = line.partition("=")
+            if sep:
+                added[key] = value
+        folders = (self.files / "path").read_text().split()
+        return added, os.pathsep.join([*reversed(folders), _environment({})["PATH"]])
+
+    def step(self, script: str, env: Mapping[str, str]) -> bool:
+        files = {f"GITHUB_{n.upper()}": str(self.files / n) for n in ("env", "path", "output")}
+        added, path = self._runner_env()
+        merged = {**self.env, **files, **added, **env, "PATH": path}
+        result = run_script([script], self.cwd, merged)
+        self.outputs.append(result)
+        return result.returncode == 0
+
+
+def _action_steps(
+    step: dict[str, Any], expressions: Mapping[str, str], runner_temp: Path
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The steps of syncer's composite action and the expressions inside it."""
+    action = _load(ROOT / "action.yml")
+    declared: dict[str, Any] = action.get("inputs") or {}
+    inputs = {f"inputs.{k}": str(spec.get("default", "")) for k, spec in declared.items()}
+    given = {
+        f"inputs.{k}": resolve(str(v), expressions) for k, v in (step.get("with") or {}).items()
+    }
+    unknown = set(given) - set(inputs)
+    if unknown:
+        raise KeyError(f"action.yml has no input {sorted(unknown)}")
+    inner = {
+        **expressions,
+        **inputs,
+        **given,
+        "github.action_path": str(ROOT),
+        "runner.temp": str(runner_temp),
+    }
+    steps: list[dict[str, Any]] = action["runs"]["steps"]
+    return steps, inner
+
+
+def _run_steps(
+    steps: list[dict[str, Any]],
+    expressions: Mapping[str, str],
+    run: StepRun,
+    action_env: dict[str, str],
+) -> bool:
+    for step in steps:
+        if step.get("uses") == SYNCER_ACTION:
+            inner_steps, inner = _action_steps(step, expressions, run.files / "temp")
+            if not _run_steps(inner_steps, inner, run, {"GITHUB_ACTION_PATH": str(ROOT)}):
+                return False
+        elif "run" in step:
+            env = {k: resolve(str(v), expressions) for k, v in (step.get("env") or {}).items()}
+            if not run.step(resolve(step["run"], expressions), {**action_env, **env}):
+                return False
+    return True
 
 
 def run_github_job(
     workflow: str, job_name: str, cwd: Path, env: dict[str, str], expressions: dict[str, str]
-) -> subprocess.CompletedProcess[str]:
-    """The `run:` steps of one job, in order, with job-level `env:` resolved."""
-    data = yaml.safe_load((ROOT / ".github" / "workflows" / workflow).read_text())
-    job = data["jobs"][job_name]
-    job_env = {k: resolve(str(v), expressions) for k, v in (job.get("env") or {}).items()}
-    lines = [resolve(step["run"], expressions) for step in job["steps"] if "run" in step]
-    return run_script(lines, cwd, {"GITHUB_ACTIONS": "true", "CI": "true", **env, **job_env})
+) -> StepRun:
+    """The steps of one job, in order, each in its own shell, until one fails."""
+    job, inner = github_job(workflow, job_name, expressions)
+    job_env = {k: resolve(str(v), inner) for k, v in (job.get("env") or {}).items()}
+    files = Path(tempfile.mkdtemp(prefix="runner-"))
+    for name in ("env", "path", "output"):
+        (files / name).touch()
+    (files / "temp").mkdir()
+    base = {"GITHUB_ACTIONS": "true", "CI": "true", "RUNNER_TEMP": str(files / "temp"), **env}
+    run = StepRun(cwd, {**base, **job_env}, files)
+    try:
+        _run_steps(job["steps"], inner, run, {})
+    finally:
+        shutil.rmtree(files, ignore_errors=True)
+    return run
+
+
+# Checking the files ------------------------------------------------------------------------
+_INPUT = re.compile(r"\$\[\[\s*inputs\.([\w-]+)\s*\]\]")
+
+
+def component_documents(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A component's two documents: the `spec:` header and the configuration."""
+    header, body = yaml.safe_load_all(path.read_text())
+    assert isinstance(header, dict), path
+    assert isinstance(body, dict), path
+    return header, body
+
+
+def interpolated(body: Any, spec: Mapping[str, Any], given: Mapping[str, Any]) -> Any:
+    """The configuration with `$[[ inputs.NAME ]]` filled in from `given`, else the defaults:
+    a scalar that is only the placeholder takes the input's own type (a number stays one)."""
+
+    def value(name: str) -> Any:
+        return given[name] if name in given else spec[name].get("default")
+
+    if isinstance(body, str):
+        whole = _INPUT.fullmatch(body)
+        if whole:
+            return value(whole.group(1))
+        return _INPUT.sub(lambda m: str(value(m.group(1))), body)
+    if isinstance(body, list):
+        return [interpolated(item, spec, given) for item in body]
+    if isinstance(body, dict):
+        return {key: interpolated(item, spec, given) for key, item in body.items()}
+    return body

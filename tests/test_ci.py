@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,15 +14,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from syncer import version
 from syncer.ci import ZERO_SHA, detect
-from testing.cijobs import ROOT, run_github_job, run_gitlab_job
+from testing.cijobs import (
+    ROOT,
+    component_documents,
+    gitlab_pipeline,
+    interpolated,
+    pipeline_files,
+    run_github_job,
+    run_gitlab_ci_local,
+    run_gitlab_job,
+)
 from testing.gitrepo import Remote, git
 from testing.registry import Registry, free_port
-from testing.scenario import ALPINE, OPERATOR, PAUSE, syncer_yaml
+from testing.scenario import ALPINE, OPERATOR, PAUSE
 
 BIN = Path(sys.executable).parent
+COMPONENT = "templates/mirror/template.yml"
 WORKFLOWS = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
 
 
@@ -33,29 +43,83 @@ def _tool(name: str) -> str:
     return found
 
 
+def _schema(name: str, *paths: Path | str) -> None:
+    result = subprocess.run(
+        [_tool("check-jsonschema"), "--builtin-schema", name, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_gitlab_ci_yml_matches_gitlabs_schema() -> None:
-    subprocess.run(
-        [
-            _tool("check-jsonschema"),
-            "--builtin-schema",
-            "vendor.gitlab-ci",
-            str(ROOT / ".gitlab-ci.yml"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    _schema("vendor.gitlab-ci", ROOT / ".gitlab-ci.yml")
 
 
-def test_workflows_match_githubs_schema_and_pass_actionlint() -> None:
-    subprocess.run(
-        [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *WORKFLOWS],
-        check=True,
-        capture_output=True,
-    )
+def test_component_matches_gitlabs_schema_as_written_and_as_included(tmp_path: Path) -> None:
+    """The `spec:` header alone; the jobs with the inputs' defaults (a team that sets none) and
+    as gitlab-ci-local includes them into this repository's pipeline (its inputs)."""
+    header, body = component_documents(ROOT / COMPONENT)
+    spec = header["spec"]["inputs"]
+    included = gitlab_pipeline()
+    files = {"header": header, "defaults": interpolated(body, spec, {}), "included": included}
+    for name, data in files.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(data))
+    _schema("vendor.gitlab-ci", *sorted(tmp_path.glob("*.json")))
+    assert interpolated(body, spec, {})["resync"]["parallel"] == 1
+    assert included["resync"]["parallel"] == 3
+    assert included["validate"]["stage"] == "validate"
+    assert included["sync"]["variables"]["SYNCER_INSTALL"] == "."
+
+
+def test_component_keeps_global_keywords_and_secrets_out() -> None:
+    """GitLab's advice for components: no `workflow:`, `default:`, `stages:` or global
+    `variables:`; and a secret is a CI/CD variable of the project, never an input."""
+    header, body = component_documents(ROOT / COMPONENT)
+    assert not {"workflow", "default", "stages", "variables", "include"} & set(body)
+    inputs = header["spec"]["inputs"]
+    assert not [name for name in inputs if re.search("token|auth|password|secret", name)]
+    used = set(re.findall(r"inputs\.([\w-]+)", (ROOT / COMPONENT).read_text().split("\n---\n")[1]))
+    assert used == set(inputs)  # every input does something, none is left undeclared
+    assert set(gitlab_pipeline()) >= {"validate", "sync", "resync", "report", "workflow"}
+
+
+def test_workflows_match_githubs_schema_and_pass_actionlint(tmp_path: Path) -> None:
+    _schema("vendor.github-workflows", *WORKFLOWS)
+    _schema("vendor.github-actions", ROOT / "action.yml")
     result = subprocess.run(
         [_tool("actionlint"), *WORKFLOWS], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_checks_every_use_of_the_action_against_action_yml(tmp_path: Path) -> None:
+    """The reusable workflows use syncer's action from their checkout of syncer
+    (`./.syncer-action`); with action.yml there, actionlint checks each `with:` against its
+    inputs (and the calls of the reusable workflows against their inputs and secrets)."""
+    shutil.copytree(ROOT / ".github", tmp_path / ".github")
+    (tmp_path / ".syncer-action").mkdir()
+    shutil.copy(ROOT / "action.yml", tmp_path / ".syncer-action" / "action.yml")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    workflows = sorted(str(p) for p in (tmp_path / ".github" / "workflows").glob("*.yml"))
+    result = subprocess.run(
+        [_tool("actionlint"), *workflows], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    uses = [f for f in workflows if "uses: ./.syncer-action" in Path(f).read_text()]
+    assert len(uses) == 3  # every reusable workflow; a wrong input fails the same run:
+    broken = Path(uses[0])
+    broken.write_text(broken.read_text().replace("command:", "comand:", 1))
+    result = subprocess.run(
+        [_tool("actionlint"), str(broken)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert 'input "comand" is not defined in action "syncer"' in result.stdout
 
 
 # The CI context ---------------------------------------------------------------------------
@@ -301,51 +365,79 @@ def test_github_pull_request_plan_goes_to_summary_and_one_comment(
     assert summary.read_text().count("### syncer plan") == 2
 
 
-GITLAB_CI_LOCAL = ROOT / ".tools" / "node_modules" / ".bin" / "gitlab-ci-local"
+# The whole pipeline under gitlab-ci-local: this repository's .gitlab-ci.yml, the component at the
+# checkout's own commit, rules and inputs as gitlab-ci-local evaluates them, jobs in shells.
+def _ran(output: str) -> list[str]:
+    """The jobs gitlab-ci-local ran, from its summary lines (`PASS  sync`, `FAIL  validate`)."""
+    return sorted(m.group(1) for m in re.finditer(r"^\s*(?:PASS|FAIL)\s+(.+?)\s*$", output, re.M))
 
 
 @pytest.mark.integration
-def test_gitlab_push_job_runs_under_gitlab_ci_local(
-    tmp_path: Path, destination: Registry, conf: Path, images: dict[str, str]
+def test_gitlab_push_pipeline_runs_under_gitlab_ci_local(
+    tmp_path: Path, remote: Remote, images: dict[str, str]
 ) -> None:
-    """The push job of .gitlab-ci.yml itself, its script lines in a shell with GitLab's variables.
-
-    gitlab-ci-local's shell executor cannot run `image:` (no Docker here), so those keys go.
-    """
-    if not GITLAB_CI_LOCAL.exists():
-        pytest.fail("gitlab-ci-local is not installed (ci/setup.sh installs it)")
-    pipeline = yaml.safe_load((ROOT / ".gitlab-ci.yml").read_text())
-    pipeline["variables"].pop("SYNCER_JOB_IMAGE")
-    pipeline[".syncer"].pop("image")
-    remote = Remote(
-        tmp_path,
-        {
-            "syncer.yaml": syncer_yaml(destination, conf),
-            ".gitlab-ci.yml": yaml.safe_dump(pipeline, sort_keys=False),
-            "ci/job-setup.sh": (ROOT / "ci" / "job-setup.sh").read_text(),
-        },
-    )
+    remote.commit(pipeline_files(), "pipeline")
     before, sha = remote.commit({"source-images.list": "alpine:3.19\n"}, "add alpine")
     checkout = remote.checkout(tmp_path / "ci", sha)
     variables = {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BEFORE_SHA": before,
                  "CI_COMMIT_BRANCH": "main", "CI_DEFAULT_BRANCH": "main"}  # fmt: skip
-    argv = [str(GITLAB_CI_LOCAL), "--shell-isolation"]
-    for key, value in variables.items():
-        argv += ["--variable", f"{key}={value}"]
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run(
-        [*argv, "sync"],
-        cwd=checkout,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    # gitlab-ci-local reads `changes:` against origin/main, which is this very commit: GitLab
+    # compares a push with its before SHA, so the rule's paths are taken as changed here
+    result = run_gitlab_ci_local(checkout, variables, "--no-evaluate-rule-changes")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "PASS  sync" in result.stdout
+    assert _ran(result.stdout) == ["sync"]  # not the MR, schedule or release jobs
+    assert f"> syncer {version()}" in result.stdout  # the component's set-up ran, syncer found
     assert remote.log()[0].endswith("[skip ci]")
     assert set(json.loads(remote.show("main", "mapping.json"))["images"]) == {ALPINE}
+
+
+@pytest.mark.integration
+def test_gitlab_merge_request_pipeline_runs_under_gitlab_ci_local(
+    tmp_path: Path, remote: Remote, images: dict[str, str]
+) -> None:
+    remote.commit({**pipeline_files(), "source-images.list": "alpine:3.19\n"}, "main")
+    base = git(remote.human, "rev-parse", "HEAD")
+    git(remote.human, "checkout", "--quiet", "-b", "feature")
+    (remote.human / "source-images.list").write_text(
+        "alpine:3.19\nregistry.k8s.io/pause:3.9\nquay.io/nope/missing:9\n"
+    )
+    git(remote.human, "commit", "--quiet", "-am", "add two")
+    git(remote.human, "push", "--quiet", "origin", "feature")
+    head = git(remote.human, "rev-parse", "HEAD")
+    checkout = remote.checkout(tmp_path / "ci", head)
+    variables = {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event",
+                 "CI_MERGE_REQUEST_DIFF_BASE_SHA": base, "CI_MERGE_REQUEST_IID": "3",
+                 "CI_COMMIT_BRANCH": "", "CI_DEFAULT_BRANCH": "main"}  # fmt: skip
+    result = run_gitlab_ci_local(checkout, variables)  # `changes:` against main: the MR's diff
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert _ran(result.stdout) == ["validate"]
+    rows = [line for line in result.stdout.splitlines() if "| `" in line]
+    assert any("quay.io/nope/missing:9" in r and "FAILED not found" in r for r in rows)
+    assert any(PAUSE in r and "found" in r for r in rows)
+    assert not any(ALPINE in r for r in rows)  # only what the MR adds
+
+
+@pytest.mark.integration
+def test_gitlab_scheduled_pipeline_runs_three_shards_and_one_report_under_gitlab_ci_local(
+    tmp_path: Path, remote: Remote, images: dict[str, str], upstream: Registry
+) -> None:
+    _, sha = remote.commit(
+        {**pipeline_files(), "source-images.list": "\n".join(images) + "\n"}, "list"
+    )
+    commits = len(remote.log())
+    upstream.clear_log()
+    checkout = remote.checkout(tmp_path / "ci", sha)
+    variables = {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "schedule", "CI_COMMIT_BRANCH": "main",
+                 "CI_DEFAULT_BRANCH": "main"}  # fmt: skip
+    result = run_gitlab_ci_local(checkout, variables, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _ran(result.stdout) == ["report", "resync: [1/3]", "resync: [2/3]", "resync: [3/3]"]
+    for name in images:
+        repo, _, tag = name.rpartition(":")
+        assert upstream.count_exact("GET", f"/v2/{repo}/manifests/{tag}") == 1, name
+    assert len(remote.log()) == commits + 1
+    assert set(json.loads(remote.show("main", "mapping.json"))["images"]) == set(images)
+    assert "3 images: 3 mirrored, 0 failed." in remote.show("main", "MAPPING.md")
 
 
 @pytest.mark.integration
