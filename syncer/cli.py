@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from syncer.commands import lists, mirrors, plan, repair, report, run, sync, where  # noqa: F401
+from syncer.commands import init, lists, mirrors, plan, repair, report, run, sync, where  # noqa: F401
 from syncer.commands.common import Globals, app
 from syncer.errors import SyncerError, UsageError
 

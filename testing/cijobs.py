@@ -152,15 +152,24 @@ def _load(path: Path) -> dict[str, Any]:
     return data
 
 
+def _reusable(uses: str, released: str | None) -> Path:
+    """This checkout's file of a reusable workflow: `./.github/workflows/X.yml`, or
+    `RELEASED/.github/workflows/X.yml@REF` standing for a release of syncer (as `syncer init`
+    writes it), when `released` names syncer's repository."""
+    if uses.startswith("./"):
+        return ROOT / uses
+    repository, sep, rest = uses.partition("/.github/workflows/")
+    if released and sep and repository == released:
+        return WORKFLOWS / rest.partition("@")[0]
+    raise ValueError(f"{uses}: only syncer's own reusable workflows run here")
+
+
 def _called(
-    caller: dict[str, Any], expressions: Mapping[str, str]
+    caller: dict[str, Any], expressions: Mapping[str, str], released: str | None
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The reusable workflow a job calls, and the expressions inside it: its inputs (the
     caller's `with:` over the defaults), the secrets passed, `github.*` and `matrix.*` as given."""
-    uses = str(caller["uses"])
-    if not uses.startswith("./"):
-        raise ValueError(f"{uses}: only this repository's reusable workflows run here")
-    workflow = _load(ROOT / uses)
+    workflow = _load(_reusable(str(caller["uses"]), released))
     triggers: dict[Any, Any] = workflow
     declared = triggers[True]["workflow_call"]  # PyYAML reads the key `on` as True
     inputs = {
@@ -182,16 +191,17 @@ def _called(
 
 
 def github_job(
-    workflow: str, job_name: str, expressions: Mapping[str, str]
+    workflow: str | Path, job_name: str, expressions: Mapping[str, str], released: str | None = None
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """A job of the workflow, or of a reusable workflow that one of its jobs calls."""
+    """A job of the workflow (a name in this repository's workflows, or a path), or of a
+    reusable workflow that one of its jobs calls."""
     jobs: dict[str, Any] = _load(WORKFLOWS / workflow)["jobs"]
     job = jobs.get(job_name)
     if job is not None and "uses" not in job:
         return job, dict(expressions)
     callers = [job] if job is not None else [j for j in jobs.values() if "uses" in j]
     for caller in callers:
-        called, inner = _called(caller, expressions)
+        called, inner = _called(caller, expressions, released)
         called_jobs: dict[str, Any] = called["jobs"]
         if job_name in called_jobs:
             return called_jobs[job_name], inner
@@ -284,10 +294,17 @@ def _run_steps(
 
 
 def run_github_job(
-    workflow: str, job_name: str, cwd: Path, env: dict[str, str], expressions: dict[str, str]
+    workflow: str | Path,
+    job_name: str,
+    cwd: Path,
+    env: dict[str, str],
+    expressions: dict[str, str],
+    *,
+    released: str | None = None,
 ) -> StepRun:
-    """The steps of one job, in order, each in its own shell, until one fails."""
-    job, inner = github_job(workflow, job_name, expressions)
+    """The steps of one job, in order, each in its own shell, until one fails. With `released`
+    (syncer's repository, OWNER/REPO), a call of its reusable workflows runs this checkout's."""
+    job, inner = github_job(workflow, job_name, expressions, released)
     job_env = {k: resolve(str(v), inner) for k, v in (job.get("env") or {}).items()}
     files = Path(tempfile.mkdtemp(prefix="runner-"))
     for name in ("env", "path", "output"):
