@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from syncer import version
 from syncer.ci import ZERO_SHA, detect
@@ -83,6 +84,21 @@ def test_component_keeps_global_keywords_and_secrets_out() -> None:
     used = set(re.findall(r"inputs\.([\w-]+)", (ROOT / COMPONENT).read_text().split("\n---\n")[1]))
     assert used == set(inputs)  # every input does something, none is left undeclared
     assert set(gitlab_pipeline()) >= {"validate", "sync", "resync", "report", "workflow"}
+
+
+def _table_names(section: str) -> list[str]:
+    """The first column of the README table that follows `section`'s heading."""
+    text = (ROOT / "README.md").read_text().split(f"\n### {section}\n", 1)[1].split("\n### ", 1)[0]
+    return re.findall(r"^\| `([\w-]+)` \|", text, re.M)
+
+
+def test_readme_tables_name_every_input_of_the_component_and_the_action() -> None:
+    """The catalog shows this project's README: its tables of inputs are the component's and the
+    action's own, no more, no less."""
+    header, _ = component_documents(ROOT / COMPONENT)
+    assert _table_names("GitLab: the CI/CD component") == list(header["spec"]["inputs"])
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert _table_names("GitHub: the action and the reusable workflows") == list(action["inputs"])
 
 
 def test_workflows_match_githubs_schema_and_pass_actionlint(tmp_path: Path) -> None:
