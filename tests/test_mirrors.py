@@ -116,7 +116,8 @@ def test_containerd_pulls_through_an_insecure_tls_mirror_with_the_default_output
         f"destination: {tls.host}/third\ninsecure_registries: [{tls.host}]\n"
     )
     hosts = tmp_path / "certs.d"
-    assert main(["mirrors", "-C", str(tmp_path), "--format", "containerd", "--out", str(hosts)]) == 0
+    argv = ["mirrors", "-C", str(tmp_path), "--format", "containerd", "--out", str(hosts)]
+    assert main(argv) == 0
     tls.clear_log()
     _pull_through(tmp_path, hosts, mirrored)
     assert tls.count("GET", "blobs") > 0  # the images came from the TLS mirror
