@@ -1,6 +1,7 @@
 """Versioned releases: one version (pyproject's) everywhere it is shown or pinned; ci/release.sh
-checks a tag and builds the wheel offline; that wheel, installed in a fresh virtual environment,
-runs `syncer --version`, `syncer init` (its package data) and a real sync."""
+checks a tag and builds the wheel offline; that wheel, installed by the GitLab component's own
+set-up into a fresh virtual environment, runs `syncer --version`, `syncer init` (its package
+data) and a real sync."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ import yaml
 
 from syncer import version
 from syncer.cli import main
-from testing.cijobs import ROOT, component_documents
+from testing.cijobs import ROOT, component_documents, gitlab_job
 from testing.registry import Registry
 from testing.scenario import ALPINE, syncer_yaml
 
@@ -105,16 +105,30 @@ def test_the_wheel_builds_offline_and_a_fresh_venv_runs_version_init_and_a_sync(
     notes = (source / "dist" / "RELEASE-NOTES.md").read_text()
     assert notes.strip()
     assert "\n## " not in notes  # this version's section alone
-    env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    bin_dir = env_dir / "bin"
-    # the dependencies come from the package index pip is configured with
-    install = subprocess.run(
-        [str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel)],
-        capture_output=True, text=True, check=False, timeout=600,
+    # the component's own set-up, in a job without syncer (skopeo and git there, as on a shell
+    # runner or in the default image after apt): a fresh virtual environment with the wheel,
+    # its dependencies from the package index pip is configured with
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "syncer.yaml").write_text(syncer_yaml(destination, conf))
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in ("skopeo", "git"):
+        (tools / tool).symlink_to(shutil.which(tool) or f"/usr/bin/{tool}")
+    (tools / "python3").symlink_to(Path(sys.base_prefix) / "bin" / "python3")
+    job = gitlab_job("sync")
+    variables = {**job["variables"], "SYNCER_INSTALL": str(wheel), "CI_PROJECT_DIR": str(project)}
+    env = {"PATH": f"{tools}{os.pathsep}/usr/bin:/bin", "HOME": str(tmp_path)}
+    setup = subprocess.run(
+        ["bash", "-c", "set -eo pipefail\n" + "\n".join(job["before_script"]) + "\ncommand -v syncer"],
+        cwd=project, env={**env, **variables}, capture_output=True, text=True, check=False, timeout=600,
     )  # fmt: skip
-    assert install.returncode == 0, install.stdout + install.stderr
-    env = {"PATH": f"{bin_dir}{os.pathsep}/usr/bin:/bin", "HOME": str(tmp_path)}
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    bin_dir = project / ".syncer-venv" / "bin"
+    assert setup.stdout.splitlines()[-2:] == [
+        f"syncer {PYPROJECT_VERSION}",
+        str(bin_dir / "syncer"),
+    ]
 
     def syncer(*args: str, cwd: Path = tmp_path) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -126,10 +140,7 @@ def test_the_wheel_builds_offline_and_a_fresh_venv_runs_version_init_and_a_sync(
     assert shown.stdout == f"syncer {PYPROJECT_VERSION}\n", shown.stderr
     assert syncer("init", "mirror", "--provider", "gitlab").returncode == 0
     assert f"/mirror@{PYPROJECT_VERSION}\n" in (tmp_path / "mirror" / ".gitlab-ci.yml").read_text()
-    work = tmp_path / "work"
-    work.mkdir()
-    (work / "syncer.yaml").write_text(syncer_yaml(destination, conf))
-    synced = syncer("sync", "alpine:3.19", cwd=work)
+    synced = syncer("sync", "alpine:3.19", cwd=project)
     assert synced.returncode == 0, synced.stdout + synced.stderr
     assert "copied" in synced.stdout
     assert destination.count("PUT", "manifests", "alpine") >= 1
