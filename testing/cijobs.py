@@ -16,6 +16,7 @@ keeps them. Other `uses:` steps are what the test does by hand (checkout, artifa
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import shutil
@@ -86,30 +87,46 @@ def run_gitlab_ci_local(
     )
 
 
-@functools.cache
-def gitlab_pipeline() -> dict[str, Any]:
-    """`.gitlab-ci.yml` as gitlab-ci-local builds it (`--preview`), from a commit of its own:
-    the component resolves at HEAD's SHA, as GitLab resolves it in this project's pipelines."""
+def _gitlab_ci_local_in_commit(
+    files: Mapping[str, str], variables: Mapping[str, str], *args: str
+) -> str:
+    """gitlab-ci-local's output for `files` committed in a repository of their own: the
+    component resolves at HEAD's SHA, as GitLab resolves it in this project's pipelines."""
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp)
-        for name, text in pipeline_files().items():
+        for name, text in files.items():
             (repo / name).parent.mkdir(parents=True, exist_ok=True)
             (repo / name).write_text(text)
         identity = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
-        for args in (
+        for git_args in (
             ["init", "-q", "-b", "main"],
             ["add", "-A"],
             [*identity, "commit", "-qm", "ci"],
         ):
-            subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
-        result = run_gitlab_ci_local(repo, {}, "--preview", "--no-evaluate-rule-changes")
-        if result.returncode != 0:
-            raise RuntimeError(f"gitlab-ci-local --preview failed:\n{result.stdout}{result.stderr}")
-        # warnings (inputs' `regex:` is not checked by gitlab-ci-local) come first, on stdout
-        _, sep, document = result.stdout.partition("\n---\n")
-        data = yaml.safe_load(document if sep else result.stdout)
+            subprocess.run(["git", *git_args], cwd=repo, check=True, capture_output=True)
+        result = run_gitlab_ci_local(repo, variables, *args, "--no-evaluate-rule-changes")
+    if result.returncode != 0:
+        raise RuntimeError(f"gitlab-ci-local {args} failed:\n{result.stdout}{result.stderr}")
+    # warnings (inputs' `regex:` is not checked by gitlab-ci-local) come first, on stdout
+    lines = result.stdout.splitlines(keepends=True)
+    return "".join(line for line in lines if not line.startswith(" WARN "))
+
+
+@functools.cache
+def gitlab_pipeline() -> dict[str, Any]:
+    """`.gitlab-ci.yml` as gitlab-ci-local builds it (`--preview`): the component included at
+    the same commit, its inputs filled in, `extends:` merged."""
+    data = yaml.safe_load(_gitlab_ci_local_in_commit(pipeline_files(), {}, "--preview"))
     assert isinstance(data, dict)
     return data
+
+
+def gitlab_jobs_when(gitlab_ci_yml: str, variables: Mapping[str, str]) -> dict[str, str]:
+    """Each job's `when` as gitlab-ci-local decides it from the rules (`changes:` taken as
+    changed), for a .gitlab-ci.yml that includes the component at the same commit."""
+    files = {**pipeline_files(), ".gitlab-ci.yml": gitlab_ci_yml}
+    listed = json.loads(_gitlab_ci_local_in_commit(files, variables, "--list-json"))
+    return {str(job["name"]): str(job["when"]) for job in listed}
 
 
 def gitlab_job(name: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from syncer.ci import ZERO_SHA, detect
 from testing.cijobs import (
     ROOT,
     component_documents,
+    gitlab_jobs_when,
     gitlab_pipeline,
     interpolated,
     pipeline_files,
@@ -99,6 +100,27 @@ def test_readme_tables_name_every_input_of_the_component_and_the_action() -> Non
     assert _table_names("GitLab: the CI/CD component") == list(header["spec"]["inputs"])
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     assert _table_names("GitHub: the action and the reusable workflows") == list(action["inputs"])
+
+
+@pytest.mark.parametrize(
+    ("branch", "pushed", "runs"),
+    [("", "main", True), ("", "release", False), ("release", "release", True), ("release", "main", False)],
+)  # fmt: skip
+def test_component_syncs_pushes_of_the_default_branch_or_of_the_branch_input(
+    branch: str, pushed: str, runs: bool
+) -> None:
+    included = (
+        "include:\n  - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/mirror@$CI_COMMIT_SHA\n"
+        f"    inputs:\n      branch: '{branch}'\n"
+    )
+    variables = {
+        "CI_PIPELINE_SOURCE": "push",
+        "CI_COMMIT_BRANCH": pushed,
+        "CI_DEFAULT_BRANCH": "main",
+    }
+    when = gitlab_jobs_when(included, variables)
+    assert when["sync"] == ("on_success" if runs else "never")
+    assert when["validate"] == when["report"] == when["resync: [1/1]"] == "never"
 
 
 def test_workflows_match_githubs_schema_and_pass_actionlint(tmp_path: Path) -> None:
