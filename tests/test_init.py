@@ -14,6 +14,7 @@ import pytest
 
 from syncer import version
 from syncer.cli import main
+from syncer.config import load_config
 from testing.cijobs import ROOT, run_github_job, run_gitlab_ci_local
 from testing.gitrepo import Remote, git
 from testing.registry import Registry
@@ -62,7 +63,7 @@ def test_init_writes_a_thin_repository_that_syncer_check_accepts(
     capsys.readouterr()
     assert main(["-C", str(repo), "check"]) == 0
     assert "source-images.list: 0 images, no problems" in capsys.readouterr().out
-    assert "destination: harbor.example.com:5000/third\n" in (repo / "syncer.yaml").read_text()
+    assert load_config(repo, {}, {}).destination == "harbor.example.com:5000/third"
     readme = (repo / "README.md").read_text()
     assert ("SYNCER_PUSH_TOKEN" in readme) == (provider != "github")
     assert ("REGISTRY_AUTH_JSON" in readme) == (provider != "gitlab")

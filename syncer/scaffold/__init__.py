@@ -7,6 +7,7 @@ The templates are package data beside this module (`*.tmpl`); `%%NAME%%` marks a
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from importlib.resources import files
@@ -67,7 +68,7 @@ def _rendered(text: str, values: dict[str, str]) -> str:
 
 def _values(scaffold: Scaffold) -> dict[str, str]:
     destination = (
-        f"destination: {scaffold.destination}"
+        f"destination: {json.dumps(scaffold.destination)}"  # quoted: `12:30` is no number
         if scaffold.destination
         else "# destination: registry.example.com/third   # else the SYNCER_DESTINATION CI variable"
     )
