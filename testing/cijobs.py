@@ -235,6 +235,7 @@ class StepRun:
     env: dict[str, str]
     files: Path
     outputs: list[subprocess.CompletedProcess[str]] = field(default_factory=list)
+    step_outputs: dict[str, str] = field(default_factory=dict)  # what GITHUB_OUTPUT received
 
     @property
     def returncode(self) -> int:
@@ -331,6 +332,10 @@ def run_github_job(
     run = StepRun(cwd, {**base, **job_env}, files)
     try:
         _run_steps(job["steps"], inner, run, {})
+        for line in (files / "output").read_text().splitlines():
+            key, sep, value = line.partition("=")
+            if sep:
+                run.step_outputs[key] = value
     finally:
         shutil.rmtree(files, ignore_errors=True)
     return run

@@ -478,6 +478,13 @@ def test_gitlab_scheduled_pipeline_runs_three_shards_and_one_report_under_gitlab
     assert "3 images: 3 mirrored, 0 failed." in remote.show("main", "MAPPING.md")
 
 
+def test_github_resync_shards_job_makes_the_matrix_of_the_shards_input(tmp_path: Path) -> None:
+    """The reusable re-sync's first job turns `shards` (3 in resync.yml) into the matrix."""
+    result = run_github_job("resync.yml", "shards", tmp_path, {}, {})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.step_outputs["indexes"]) == [1, 2, 3]
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("event", ["schedule", "workflow_dispatch"])
 def test_github_resync_matrix_and_merge_job(
