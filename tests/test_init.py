@@ -15,10 +15,11 @@ import pytest
 from syncer import version
 from syncer.cli import main
 from syncer.config import load_config
-from testing.cijobs import ROOT, run_github_job, run_gitlab_ci_local
+from testing.cijobs import ROOT, run_gitlab_ci_local
 from testing.gitrepo import Remote, git
 from testing.registry import Registry
 from testing.scenario import ALPINE, OPERATOR, syncer_yaml
+from testing.workflows import run_github_job
 
 BIN = Path(sys.executable).parent
 GITLAB_FILES = ["source-images.list", "syncer.yaml", ".gitlab-ci.yml", "README.md"]
