@@ -183,3 +183,25 @@ def test_gitlab_scheduled_pipeline_runs_three_shards_and_one_report_under_gitlab
     assert len(remote.log()) == commits + 1
     assert set(json.loads(remote.show("main", "mapping.json"))["images"]) == set(images)
     assert "3 images: 3 mirrored, 0 failed." in remote.show("main", "MAPPING.md")
+
+
+@pytest.mark.parametrize(
+    ("variables", "running"),
+    [
+        # GitLab sets CI_REGISTRY_IMAGE only where the registry is enabled; gitlab-ci-local always
+        ({"CI_COMMIT_TAG": "0.2.0", "CI_COMMIT_BRANCH": "", "CI_REGISTRY_IMAGE": ""},
+         ["release", "release-wheel"]),
+        ({"CI_COMMIT_TAG": "0.2.0", "CI_COMMIT_BRANCH": "", "CI_REGISTRY_IMAGE": "r.example.com/t/s"},
+         ["release", "release-image", "release-wheel"]),
+        ({"CI_COMMIT_BRANCH": "main"}, ["sync"]),
+    ],
+    ids=["tag", "tag-with-registry", "branch"],
+)  # fmt: skip
+def test_a_version_tag_runs_the_release_jobs_alone(
+    variables: dict[str, str], running: list[str]
+) -> None:
+    """This repository's pipeline on a tag push: the release, none of the mirror's jobs; the job
+    image only where a container registry is enabled. A branch push runs no release job."""
+    pushed = {"CI_PIPELINE_SOURCE": "push", "CI_DEFAULT_BRANCH": "main", **variables}
+    when = gitlab_jobs_when((ROOT / ".gitlab-ci.yml").read_text(), pushed)
+    assert sorted(name for name, decided in when.items() if decided != "never") == running
