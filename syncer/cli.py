@@ -19,8 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from syncer import __version__
-from syncer.commands import lists, mirrors, plan, repair, report, run, sync, where  # noqa: F401
+from syncer.commands import init, lists, mirrors, plan, repair, report, run, sync, where  # noqa: F401
 from syncer.commands.common import Globals, app
 from syncer.errors import SyncerError, UsageError
 
@@ -33,7 +32,9 @@ FLAGS = ("--verbose", "-v")
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"syncer {__version__}")
+        from syncer import version
+
+        typer.echo(f"syncer {version()}")
         raise typer.Exit()
 
 

@@ -35,8 +35,8 @@ def mirrors(
         bool,
         typer.Option(
             "--plain-http",
-            help="containerd: reach an insecure_registries destination over http:// "
-            "(default: https with skip_verify).",
+            help="containerd: reach an insecure_registries destination over http:// only "
+            "(default: https with skip_verify first, then http://).",
         ),
     ] = False,
 ) -> int:
