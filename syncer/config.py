@@ -41,6 +41,8 @@ class Config:
     git_author_email: str = "syncer-bot@users.noreply.localhost"
     push_tries: int = 5
     git_timeout: int = 300  # seconds a git command may take (fetch and push wait on a remote)
+    relay: bool = True  # skopeo reads sources through syncer's relay: each blob pulled once
+    blob_locations: str | None = ".syncer/blob-locations"  # where blobs are in the mirror
     check_concurrency: int = 16
     immutable_tags: str | None = None
     allowed_sources: tuple[str, ...] = ()  # regular expressions on the normalized source
@@ -190,6 +192,8 @@ KEYS: dict[str, Parser] = {
     "git_author_email": _string,
     "push_tries": _positive_int,
     "git_timeout": _positive_int,
+    "relay": _boolean,
+    "blob_locations": _string,
     "check_concurrency": _positive_int,
     "immutable_tags": _pattern,
     "allowed_sources": _patterns,
