@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from syncer import __version__
-from syncer.commands import lists, mirrors, plan, repair, report, run, sync, where  # noqa: F401
+from syncer.commands import lists, mirrors, plan, repair, report, run, scan, sync, where  # noqa: F401
 from syncer.commands.common import Globals, app
 from syncer.errors import SyncerError, UsageError
 
