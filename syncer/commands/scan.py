@@ -61,7 +61,7 @@ def _walk(folder: str) -> Iterator[str]:
         folders[:] = sorted(f for f in folders if not f.startswith("."))
         for name in sorted(files):
             if name.lower().endswith(_SUFFIXES):
-                yield os.path.join(top, name)
+                yield os.path.normpath(os.path.join(top, name))  # ./x.yaml is x.yaml
 
 
 def _unreadable_folder(error: OSError) -> None:

@@ -70,6 +70,10 @@ class _Frame:
     has_key: bool = False
 
 
+def _line(event: yaml.Event) -> int:
+    return event.start_mark.line + 1 if event.start_mark else 1
+
+
 class _Composer:
     def __init__(self, kept_scalars: frozenset[str]) -> None:
         self.kept_scalars = kept_scalars
@@ -86,27 +90,39 @@ class _Composer:
 
     def feed(self, event: yaml.Event) -> bool:
         """Take one event; True when it ends a document (see `result`)."""
-        line = event.start_mark.line + 1 if event.start_mark else 1
-        if isinstance(event, yaml.DocumentStartEvent):
-            self._document(line)
+        if isinstance(event, yaml.ScalarEvent):  # most events: first, and dropped early
+            if not self.refused and (event.anchor is not None or self._wants_scalar()):
+                null = bool(event.implicit[0]) and event.value in _NULLS
+                self._node(event.anchor, Scalar(event.value, _line(event), null))
+        elif isinstance(event, yaml.DocumentStartEvent):
+            self._document(_line(event))
         elif isinstance(event, yaml.DocumentEndEvent):
             return True
         elif self.refused:
             pass  # the rest of a refused document is only parsed
-        elif isinstance(event, yaml.ScalarEvent):
-            plain = bool(event.implicit[0])
-            self._node(event.anchor, Scalar(event.value, line, plain and event.value in _NULLS))
         elif isinstance(event, yaml.AliasEvent):
-            self._alias(event, line)
+            self._alias(event)
         elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
             if event.anchor is not None:
                 self.in_progress.add(event.anchor)
             sequence = isinstance(event, yaml.SequenceStartEvent)
-            self.stack.append(_Frame(line, event.anchor, sequence))
+            self.stack.append(_Frame(_line(event), event.anchor, sequence))
         elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
             frame = self.stack.pop()
             self._node(frame.anchor, self._finish(frame))
         return False
+
+    def _wants_scalar(self) -> bool:
+        """A scalar here may be kept: a document, a key, or the value of a kept key."""
+        if not self.stack:
+            return True
+        frame = self.stack[-1]
+        if frame.sequence:
+            return False
+        if frame.has_key and frame.key not in self.kept_scalars:
+            frame.key, frame.has_key = None, False  # the value is dropped: the pair is done
+            return False
+        return True
 
     def result(self) -> Node | Refused | None:
         return Refused(self.start) if self.refused else self.root
@@ -117,10 +133,10 @@ class _Composer:
             self.refused = True
             self.anchors, self.stack, self.root = {}, [], None
 
-    def _alias(self, event: yaml.AliasEvent, line: int) -> None:
+    def _alias(self, event: yaml.AliasEvent) -> None:
         name = event.anchor or ""
         if name not in self.anchors and name not in self.in_progress:
-            mark = yaml.error.Mark("<yaml>", 0, line - 1, 0, None, 0)
+            mark = yaml.error.Mark("<yaml>", 0, _line(event) - 1, 0, None, 0)
             raise yaml.composer.ComposerError(None, None, f"undefined alias {name!r}", mark)
         self._deliver(self.anchors.get(name))  # an alias inside its own anchor keeps nothing
 
@@ -132,9 +148,9 @@ class _Composer:
         if not self.refused:
             self._deliver(node)
 
-    def _finish(self, frame: _Frame) -> Node | None:
+    def _finish(self, frame: _Frame) -> Node:
         if frame.sequence:
-            return Sequence(frame.line, frame.items) if frame.items else None
+            return Sequence(frame.line, frame.items)
         pairs = frame.pairs
         if frame.merges:
             merged: dict[str, Node] = {}
@@ -143,7 +159,7 @@ class _Composer:
                     self._count(len(source))
                     merged.update(source)
             pairs = {**merged, **pairs}
-        return Mapping(frame.line, pairs) if pairs else None
+        return Mapping(frame.line, pairs)
 
     def _deliver(self, node: Node | None) -> None:
         if not self.stack:
@@ -151,7 +167,7 @@ class _Composer:
             return
         frame = self.stack[-1]
         if frame.sequence:
-            if node is not None and not isinstance(node, Scalar):
+            if node and not isinstance(node, Scalar):  # an empty mapping or sequence keeps nothing
                 self._count()
                 frame.items.append(node)
         elif not frame.has_key:
@@ -163,8 +179,8 @@ class _Composer:
                 return
             if key == "<<":
                 frame.merges.extend(node if isinstance(node, Sequence) else [node])
-            elif not isinstance(node, Scalar) or key in self.kept_scalars:
-                self._count()
+            elif key in self.kept_scalars or (node and not isinstance(node, Scalar)):
+                self._count()  # under a kept key even an empty mapping is kept: it is no scalar
                 frame.pairs[key] = node
 
 
