@@ -489,3 +489,36 @@ def test_the_console_entry_point_reads_stdin(repo: Path) -> None:
     )
     assert "ghcr.io/acme/base:3  # from -" in result.stdout.splitlines()
     assert "-:20: '<no value>'" in result.stderr
+
+
+def test_an_input_over_the_limit_is_a_problem_not_read_whole(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syncer.commands import scan as command
+
+    monkeypatch.setattr(command, "MAX_INPUT_BYTES", 100)
+    code, out, err = run(capsys, "scan", "compose.yaml", "deploy/20-list.yml")
+    assert code == 1
+    assert out == ""
+    assert [p.partition(": larger than ")[0] for p in problem_lines(err)] == [
+        "compose.yaml:1",
+        "deploy/20-list.yml:1",
+    ]
+
+
+def test_no_path_at_a_terminal_is_a_usage_error(repo: Path) -> None:
+    leader, follower = os.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "syncer", "scan"],
+            stdin=follower,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert result.returncode == 2
+    assert result.stderr == "syncer: error: give PATH... to scan, or - and pipe the manifests in\n"
