@@ -452,9 +452,11 @@ def test_a_large_document_costs_little_memory(tmp_path: Path) -> None:
         out.write("kind: Pod\nspec: {containers: [{image: 'ghcr.io/a/b:1'}]}\nx:\n")
         out.write("- a\n" * 2_500_000)
     (tmp_path / "source-images.list").write_text("")
+    # VmHWM is this address space's peak; ru_maxrss would carry the forking parent's over exec
     probe = (
-        "import resource, sys\nfrom syncer.cli import main\ncode = main(sys.argv[1:])\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "import re, sys\nfrom syncer.cli import main\ncode = main(sys.argv[1:])\n"
+        "status = open('/proc/self/status').read()\n"
+        "print(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1), file=sys.stderr)\n"
         "sys.exit(code)\n"
     )
     result = subprocess.run(
