@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 import yaml
 
@@ -49,7 +49,7 @@ class Sequence(list["Node"]):
         self.line = line
 
 
-Node = Union[Scalar, Mapping, Sequence]  # noqa: UP007  (a runtime alias: 3.10 has no `type`)
+Node = Scalar | Mapping | Sequence
 
 
 class Refused(NamedTuple):
