@@ -24,7 +24,7 @@ syncer_setup() {
         return 1
       }
     fi
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check . || return 1
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check '.[keyless]' || return 1
     PATH="$venv/bin:$PATH"
     export PATH
     if [ -n "${GITHUB_PATH:-}" ]; then echo "$venv/bin" >> "$GITHUB_PATH"; fi
