@@ -18,8 +18,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -203,3 +206,23 @@ def attach_bundle(host: str, repo: str, digest: str, size: int, bundle: bytes) -
 
 def envelope_payload(bundle: bytes) -> bytes:
     return base64.b64decode(json.loads(bundle)["dsseEnvelope"]["payload"])
+
+
+def sigstore_cli_accepts(trust_config: Path, bundle: bytes, identity: str, issuer: str,
+                         signed: bytes | str, folder: Path) -> bool:  # fmt: skip
+    """Whether `sigstore`'s own CLI verifies `bundle` offline with this trust config, for
+    the file content `signed` (a message signature) or the digest `signed` (a DSSE bundle):
+    the check that the test bed makes what real Sigstore clients accept."""
+    bundle_path = folder / "bundle.sigstore.json"
+    bundle_path.write_bytes(bundle)
+    target = signed
+    if isinstance(signed, bytes):
+        (folder / "signed").write_bytes(signed)
+        target = str(folder / "signed")
+    done = subprocess.run(
+        [sys.executable, "-m", "sigstore", "--trust-config", str(trust_config), "verify",
+         "identity", "--offline", "--bundle", str(bundle_path), "--cert-identity", identity,
+         "--cert-oidc-issuer", issuer, str(target)],
+        capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    return done.returncode == 0
