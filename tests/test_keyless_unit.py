@@ -129,6 +129,22 @@ def test_a_trust_root_that_cannot_be_used_is_a_config_error(tmp_path: Path) -> N
         )
 
 
+def test_a_trust_root_broken_past_its_media_type_fails_the_images_it_guards(tmp_path: Path) -> None:
+    """Read in full only when a signature needs it: then every image under the rule fails,
+    saying why, and nothing is copied."""
+    document = {
+        "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+        "tlogs": "?",
+    }
+    (tmp_path / "half.json").write_text(json.dumps(document))
+    rule = load_rules(
+        [VerifyRule("x", identity=K8S[0], issuer=K8S[1], trust_root="half.json")], tmp_path
+    )[0]
+    verdict = rule.check(None, None, ALPINE, A)  # type: ignore[arg-type]  # asks no registry
+    assert verdict.signer is None
+    assert verdict.why.startswith(f"the trust root cannot be used: {tmp_path / 'half.json'} is not")
+
+
 def test_rules_of_both_kinds_load_and_the_default_root_is_the_public_good_one(
     tmp_path: Path,
 ) -> None:

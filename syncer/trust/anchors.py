@@ -8,6 +8,7 @@ for a private Sigstore or the tests' own. The file is parsed by `sigstore`'s mod
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from cryptography import x509
 
 PUBLIC_GOOD = "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev"  # how sigstore names its shipped copy
+TRUSTED_ROOT = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
 
 
 class BadTrustRoot(Exception):
@@ -34,6 +36,19 @@ def public_good_path() -> Path:
     from importlib import resources
 
     return Path(str(resources.files("sigstore._store") / PUBLIC_GOOD / "trusted_root.json"))
+
+
+def looks_like_trust_root(path: Path) -> None:
+    """What can be told without `sigstore`: a readable JSON trusted root (BadTrustRoot)."""
+    try:
+        document = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise BadTrustRoot(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError:
+        raise BadTrustRoot(f"{path} is not JSON") from None
+    media_type = document.get("mediaType") if isinstance(document, dict) else None
+    if media_type != TRUSTED_ROOT:
+        raise BadTrustRoot(f"{path} is not a Sigstore trusted root (mediaType {media_type!r})")
 
 
 def load_anchors(path: Path | None, name: str) -> Anchors:

@@ -24,7 +24,8 @@ from syncer.containers.pull_sources import Endpoint
 from syncer.errors import UsageError
 from syncer.imagelist.reference import Reference
 from syncer.registry.client import RegistryClient
-from syncer.trust.anchors import Anchors, BadTrustRoot, load_anchors
+from syncer.registry.once import OncePerKey
+from syncer.trust.anchors import Anchors, BadTrustRoot, load_anchors, looks_like_trust_root
 from syncer.trust.bundle import TAMPERED, bundles, check_bundle
 from syncer.trust.fulcio import Refused, Signer, check_certificate
 from syncer.trust.naming import subject_tag
@@ -89,17 +90,47 @@ def check_layer(annotations: dict[str, Any], payload: bytes, anchors: Anchors,
     return check_logged(cert, signature, hashlib.sha256(payload).digest(), entry, anchors, signer)
 
 
+class TrustRoots:
+    """The trust roots the rules name, each parsed (by `sigstore`, whose import alone takes
+    a good part of a second) when a signature first needs it: a run that copies nothing
+    under a keyless rule does without. Shared by the rules, read once a run."""
+
+    def __init__(self) -> None:
+        self._once: OncePerKey[str, tuple[Anchors, Any]] = OncePerKey()
+
+    def get(self, path: Path | None, name: str) -> tuple[Anchors, Any]:
+        def load() -> tuple[Anchors, Any]:
+            from sigstore.verify import Verifier
+
+            anchors = load_anchors(path, name)
+            return anchors, Verifier(trusted_root=anchors.root)
+
+        found = self._once.get(str(path), load)
+        if found is None:  # load returns or raises: never here
+            raise BadTrustRoot(f"{name}: not loaded")
+        return found
+
+
 @dataclass(frozen=True)
 class KeylessRule:
     pattern: re.Pattern[str]
     spec: VerifyRule
     signer: Signer
-    anchors: Anchors
-    verifier: Any  # sigstore's Verifier over the anchors, for bundles
+    trust_root: Path | None  # None: the public-good root
+    roots: TrustRoots
 
     @property
     def label(self) -> str:
         return f"keyless: {self.spec.signer()}"
+
+    @property
+    def anchors(self) -> Anchors:
+        return self.roots.get(self.trust_root, self.spec.trust_root or PUBLIC_GOOD)[0]
+
+    @property
+    def verifier(self) -> Any:
+        """sigstore's Verifier over the anchors, for bundles."""
+        return self.roots.get(self.trust_root, self.spec.trust_root or PUBLIC_GOOD)[1]
 
     def matches(self, source: Reference) -> bool:
         return self.pattern.search(str(source)) is not None
@@ -110,12 +141,16 @@ class KeylessRule:
     def check(self, client: RegistryClient, endpoint: Endpoint, source: Reference,
               digest: str) -> Verdict:  # fmt: skip
         """Verified by the first signature that passes, `.sig` layers first, then bundles."""
+        try:
+            anchors, verifier = self.anchors, self.verifier
+        except BadTrustRoot as exc:
+            return Verdict(None, f"the trust root cannot be used: {exc}")
         problems: list[str] = []
         for notes, payload in self._signature_layers(client, endpoint, digest):
             try:
                 if payload is None:
                     raise Refused("a signature layer cannot be read")
-                who = check_layer(notes, payload, self.anchors, self.signer)
+                who = check_layer(notes, payload, anchors, self.signer)
                 wrong = check_payload(payload, digest, source)
                 if wrong is None:
                     return Verdict(who)
@@ -126,7 +161,7 @@ class KeylessRule:
             try:
                 if data is None:
                     raise Refused("a Sigstore bundle cannot be read")
-                return Verdict(check_bundle(data, digest, source, self.signer, self.verifier))
+                return Verdict(check_bundle(data, digest, source, self.signer, verifier))
             except Refused as exc:
                 problems.append(str(exc))
         if not problems:
@@ -139,38 +174,27 @@ class KeylessRule:
                           digest: str) -> list[tuple[dict[str, Any], bytes | None]]:  # fmt: skip
         manifest = client.manifest_at(endpoint, f"{subject_tag(digest)}.sig")
         return [
-            (annotations, client.blob(endpoint, layer_digest))
-            for annotations, layer_digest in signature_layers(manifest)
+            (notes, client.blob(endpoint, layer_digest))
+            for notes, layer_digest in signature_layers(manifest)
         ]
 
 
-def _anchors(
-    path: Path | None, name: str, loaded: dict[Path | None, tuple[Anchors, Any]]
-) -> tuple[Anchors, Any]:
-    """A trust root and its verifier, read once a run however many rules name it."""
-    from sigstore.verify import Verifier
+def keyless_rule(spec: VerifyRule, root: Path, name: str, roots: TrustRoots) -> KeylessRule:
+    """The rule, its trust root looked at (read in full when first needed); exit 2 when it
+    cannot be used, or when the `sigstore` package is missing."""
+    from importlib.util import find_spec
 
-    if path not in loaded:
-        anchors = load_anchors(path, name)
-        loaded[path] = anchors, Verifier(trusted_root=anchors.root)
-    return loaded[path]
-
-
-def keyless_rule(spec: VerifyRule, root: Path, name: str,
-                 loaded: dict[Path | None, tuple[Anchors, Any]]) -> KeylessRule:  # fmt: skip
-    """The rule with its trust root read; exit 2 when it cannot be used."""
     where = f"{name} (match {spec.match!r})"
-    try:
-        import sigstore  # noqa: F401 (only to say clearly that it is missing)
-    except ImportError:
+    if find_spec("sigstore") is None:
         raise UsageError(
             f"{where} names a keyless signer: that needs the `sigstore` package "
             "(pip install 'syncer-mirror[keyless]')"
-        ) from None
+        )
     path = (root / spec.trust_root).expanduser() if spec.trust_root else None
-    try:
-        anchors, verifier = _anchors(path, spec.trust_root or PUBLIC_GOOD, loaded)
-    except BadTrustRoot as exc:
-        raise UsageError(f"{where}: trust_root: {exc}") from None
+    if path is not None:
+        try:
+            looks_like_trust_root(path)
+        except BadTrustRoot as exc:
+            raise UsageError(f"{where}: trust_root: {exc}") from None
     signer = Signer(spec.identity, spec.identity_regex, str(spec.issuer))
-    return KeylessRule(re.compile(spec.match), spec, signer, anchors, verifier)
+    return KeylessRule(re.compile(spec.match), spec, signer, path, roots)

@@ -71,12 +71,13 @@ def load_rules(specs: Sequence[VerifyRule], root: Path) -> list[Rule]:
     """The `verify` rules with their keys and trust roots read; one that cannot be used is
     exit 2 (a keyless rule without the `sigstore` package installed too)."""
     rules: list[Rule] = []
-    loaded: dict[Any, Any] = {}  # trust roots, read once
+    roots: Any = None  # the keyless rules' trust roots, shared
     for n, spec in enumerate(specs, 1):
         if spec.keyless:
-            from syncer.trust.keyless import keyless_rule
+            from syncer.trust.keyless import TrustRoots, keyless_rule
 
-            rules.append(keyless_rule(spec, root, f"verify rule {n}", loaded))
+            roots = roots or TrustRoots()
+            rules.append(keyless_rule(spec, root, f"verify rule {n}", roots))
         else:
             rules.append(_key_rule(spec.match, str(spec.key), root))
     return rules
