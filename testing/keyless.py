@@ -38,7 +38,8 @@ from testing.signing import (
     push_blob,
     push_manifest,
 )
-from testing.sigstore import CertificateAuthority, LogEntry, Sigstore, b64
+from testing.sigstore import CertificateAuthority, Sigstore
+from testing.tlog import LogEntry, b64
 
 BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 IN_TOTO = "application/vnd.in-toto+json"
