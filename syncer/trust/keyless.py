@@ -75,7 +75,8 @@ def check_logged(cert: x509.Certificate, signature: bytes, sha256: bytes, entry:
 
 def check_layer(annotations: dict[str, Any], payload: bytes, anchors: Anchors,
                 signer: Signer) -> str:  # fmt: skip
-    """Who signed a `.sig` layer's payload, by its annotations."""
+    """Who signed a `.sig` layer's payload, by its annotations. The chain annotation is not
+    read: the CA certificates come from the trust root alone, as `sigstore` takes them."""
     pem = annotations.get(CERTIFICATE)
     if not isinstance(pem, str) or not pem:
         raise Refused(NOT_KEYLESS)
@@ -91,9 +92,9 @@ def check_layer(annotations: dict[str, Any], payload: bytes, anchors: Anchors,
 
 
 class TrustRoots:
-    """The trust roots the rules name, each parsed (by `sigstore`, whose import alone takes
-    a good part of a second) when a signature first needs it: a run that copies nothing
-    under a keyless rule does without. Shared by the rules, read once a run."""
+    """The trust roots the rules name, each parsed (by `sigstore`, a heavy import: README,
+    Performance) when a signature first needs it: a run that copies nothing under a keyless
+    rule does without. Shared by the rules, read once a run."""
 
     def __init__(self) -> None:
         self._once: OncePerKey[str, tuple[Anchors, Any]] = OncePerKey()
