@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 REGISTRY_BIN = "docker-registry"
-_ACCESS_LINE = re.compile(r'"(GET|HEAD|PUT|POST|PATCH|DELETE) (/v2/\S*) HTTP/[\d.]+" (\d+)')
+_ACCESS_LINE = re.compile(r'"(GET|HEAD|PUT|POST|PATCH|DELETE) (/v2/\S*) HTTP/[\d.]+" (\d+) (\d+)')
 
 
 def free_port() -> int:
@@ -33,11 +33,13 @@ class Registry:
         htpasswd: Path | None = None,
         port: int | None = None,
         tls: tuple[Path, Path] | None = None,  # certificate, key: serve HTTPS
+        deletes: bool = True,  # False: DELETE is refused (405 UNSUPPORTED), as by default
     ):
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.htpasswd = htpasswd
         self.tls = tls
+        self.deletes = deletes
         self.port = port or free_port()
         self.access_log = workdir / "access.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -56,7 +58,7 @@ class Registry:
             "version: 0.1\n"
             "log: {level: error}\n"
             f"storage: {{filesystem: {{rootdirectory: {self.workdir / 'storage'}}}, "
-            "delete: {enabled: true}}\n"
+            f"delete: {{enabled: {'true' if self.deletes else 'false'}}}}}\n"
             f"http: {{addr: {self.host}, secret: testsecret{tls}}}\n" + auth
         )
         return config
@@ -122,6 +124,17 @@ class Registry:
             1
             for verb, path, _ in self.requests()
             if verb == method and f"/{kind}/" in path and repo_contains in path
+        )
+
+    def bytes_sent(self, method: str = "GET", kind: str = "blobs") -> int:
+        """Bytes the registry answered with, by method and kind, since the log began."""
+        if not self.access_log.exists():
+            return 0
+        text = self.access_log.read_text(errors="replace")
+        return sum(
+            int(m[4])
+            for m in _ACCESS_LINE.finditer(text)
+            if m[1] == method and f"/{kind}/" in m[2] and m[3] == "200"
         )
 
     def count_exact(self, method: str, path: str) -> int:

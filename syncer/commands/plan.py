@@ -54,9 +54,9 @@ def plan(
     from syncer.review.plan import plan_json, render_plan
 
     config, context, repository = in_repository(globals_of(ctx))
-    rows, problems, base_why = plan_job(config, repository, context, base, warn, progress)
-    text = render_plan(rows, problems, base_why)
-    typer.echo(plan_json(rows, problems) if as_json else text)
+    rows, problems, base_why, notes = plan_job(config, repository, context, base, warn, progress)
+    text = render_plan(rows, problems, base_why, notes)
+    typer.echo(plan_json(rows, problems, notes) if as_json else text)
     append_summary(context, text)
     if comment and context.comment_token and context.merge_request:
         try:
@@ -73,11 +73,15 @@ def plan_job(
     base_rev: str | None,
     log: Log,
     progress: Log,
-) -> tuple[list[PlanRow], list[Problem], str]:
-    """What a merge request adds: every list problem, and each new source inspected."""
+) -> tuple[list[PlanRow], list[Problem], str, list[str]]:
+    """What a merge request adds: every list problem, each new source inspected, and notes
+    on what it spends (pulls of a quota, deletions to come)."""
+    from datetime import datetime, timezone
+
     from syncer.copy.runner import registries
     from syncer.git import find_base
     from syncer.imagelist.expansion import expand, failures, selected_mappings
+    from syncer.review.budget import prune_notes, quota_notes
     from syncer.review.plan import PlanRow, make_plan
     from syncer.workspace import changes_since, load_workspace
 
@@ -94,8 +98,19 @@ def plan_job(
         chosen, more = selected_mappings(expansions, prefix, config.list)
         problems = sorted([*work.problems, *work.images.duplicates, *more], key=lambda p: p.line)
         rows = make_plan([*mappings, *chosen], config, progress, held.client)
+        client = held.client
+        by_source = {str(m.source): m.source for m in [*mappings, *chosen]}
+
+        def host_of(row: PlanRow) -> str:
+            found = client.serving(by_source[row.source]) if row.source in by_source else None
+            return found[0].host if found else row.source.partition("/")[0]
+
+        notes = quota_notes(rows, host_of, client.quota.seen, config.quota_reserve)
+    notes += prune_notes(
+        [e.key for e in diff.removed], config.prune_after, datetime.now(timezone.utc)
+    )
     rows += [
         PlanRow(f.source, f.destination, problem=f"{f.reason}: {f.error}")
         for f in failures(expansions, prefix)
     ]
-    return rows, problems, base.why
+    return rows, problems, base.why, notes
