@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from syncer.imagelist.reference import Reference
 
 if TYPE_CHECKING:
+    from syncer.containers.pull_sources import Endpoint
     from syncer.registry.client import RegistryClient
 
 LIMIT = 4 * 1024 * 1024  # bytes a blob; a larger one (an SBOM of a big image) goes to skopeo
@@ -61,20 +62,31 @@ def copy_small(
     if manifest is None or media_type not in _SINGLE or manifest.digest != (wanted or digest):
         raise NotSmall  # unreadable, an index, or changed between the HEAD and the GET
     blobs = [d for d, _ in _blobs(manifest.body)]
-    present = client.at_once(*(lambda d=d: client.blob_exists(target, d) for d in blobs))
-    missing = [d for d, there in zip(blobs, present, strict=True) if not there]
-    contents = client.at_once(*(lambda d=d: client.blob(endpoint, d) for d in missing))
-    if any(data is None for data in contents):
-        raise NotSmall  # unreadable here (or not matching its digest): skopeo says why
+    # Each blob once a repository and run: the artifacts of one repository share their
+    # config (`{}`), and two uploads of one blob into one repository at once race in
+    # distribution's storage (the manifest then refers to a blob it cannot find).
     stored = client.at_once(
         *(
-            lambda d=d, data=data: client.upload_blob(target, d, data)
-            for d, data in zip(missing, contents, strict=True)
+            lambda d=d: client.placed.get(
+                (target.host, target.path, d), lambda: _place(client, endpoint, target, d)
+            )
+            for d in blobs
         )
     )
     if not all(stored):
-        raise NotSmall
+        raise NotSmall  # unreadable here (or not matching its digest): skopeo says why
     reference = destination.tag or destination.digest or manifest.digest
     if not client.put_manifest(target, reference, manifest.raw, str(media_type)):
         return "the destination refused its manifest"
     return None
+
+
+def _place(client: RegistryClient, source: Endpoint, target: Endpoint, digest: str) -> bool | None:
+    """The blob in the target repository: there already, or read and uploaded; None when it
+    could not be (asked again by the next artifact that needs it)."""
+    if client.blob_exists(target, digest):
+        return True
+    data = client.blob(source, digest)
+    if data is None or not client.upload_blob(target, digest, data):
+        return None
+    return True

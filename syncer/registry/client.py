@@ -19,6 +19,7 @@ from syncer.containers.registries_conf import RegistriesConfError
 from syncer.imagelist.reference import Reference
 from syncer.registry.http import HTTPError, Response
 from syncer.registry.manifest import Manifest
+from syncer.registry.once import OncePerKey
 from syncer.registry.session import Session
 from syncer.registry.taglist import TagLists
 
@@ -45,6 +46,8 @@ class RegistryClient:
         # the companions and the verification use it without asking again.
         self._serving: dict[str, tuple[Endpoint, str]] = {}
         self.tag_lists = TagLists(self)
+        # Blobs this run put into a destination repository, by (host, repository, digest).
+        self.placed: OncePerKey[tuple[str, str, str], bool] = OncePerKey()
         # The session's own tools, for the callers that bound or batch their requests.
         self.throttle = self.session.throttle
         self.quota = self.session.quota
