@@ -18,6 +18,8 @@ from syncer.record.image import Reason
 from syncer.record.report import cell, short
 from syncer.registry.client import RegistryClient
 from syncer.registry.manifest import platforms_of
+from syncer.review.policy import PolicyReview
+from syncer.review.words import code
 from syncer.trust.guard import Trust
 from syncer.trust.naming import subjects_of, summary
 
@@ -33,6 +35,7 @@ class PlanRow:
     platforms: tuple[str, ...] = ()
     problem: str | None = None
     trust: str = ""  # companions found at the source, and the verification result
+    notes: tuple[str, ...] = ()  # what only the MR's own policy change does to this image
 
 
 def inspect_source(
@@ -108,7 +111,12 @@ def _with_trust(row: PlanRow, mapping: Mapping, trust: Trust) -> PlanRow:
     return replace(row, trust="; ".join(parts))
 
 
-def render_plan(rows: Sequence[PlanRow], problems: Sequence[Problem], base: str) -> str:
+def render_plan(
+    rows: Sequence[PlanRow],
+    problems: Sequence[Problem],
+    base: str,
+    policy: PolicyReview = PolicyReview(),  # noqa: B008  (frozen: one shared empty review)
+) -> str:
     """The plan as markdown: for the job log, the step summary and the MR comment."""
     lines = [MARKER, "### syncer plan", ""]
     bad = [r for r in rows if r.problem]
@@ -116,8 +124,10 @@ def render_plan(rows: Sequence[PlanRow], problems: Sequence[Problem], base: str)
     parts += [f"{len(bad)} added image(s) that cannot be read"] if bad else []
     if parts:
         lines.append(f"**This change cannot be mirrored as is: {' and '.join(parts)}.**")
-    lines.append(f"{len(rows)} image(s) added. Compared with: {cell(base)}.")
+    review = f" **{_counted(policy)}: review the policy changes.**" if policy.changes else ""
+    lines.append(f"{len(rows)} image(s) added.{review} Compared with: {cell(base)}.")
     lines.append("")
+    lines += policy_section(policy)
     for problem in problems:
         lines.append(f"- {cell(short(str(problem), MAX_SHOWN))}")
     if problems:
@@ -129,6 +139,7 @@ def render_plan(rows: Sequence[PlanRow], problems: Sequence[Problem], base: str)
         ]
         for row in rows:
             check = f"FAILED {cell(short(row.problem, MAX_SHOWN))}" if row.problem else "found"
+            check += "".join(f"; **{cell(note)}**" for note in row.notes)
             lines.append(
                 f"| `{row.source}` | `{row.destination}` | {cell(', '.join(row.platforms))} "
                 f"| {cell(row.trust)} | {check} |"
@@ -136,17 +147,52 @@ def render_plan(rows: Sequence[PlanRow], problems: Sequence[Problem], base: str)
     return "\n".join(lines) + "\n"
 
 
-def plan_json(rows: Sequence[PlanRow], problems: Sequence[Problem]) -> str:
+def _counted(policy: PolicyReview) -> str:
+    count = len(policy.changes)
+    return f"{count} policy setting(s) new" if policy.new else f"{count} policy change(s)"
+
+
+def policy_section(policy: PolicyReview) -> list[str]:
+    """ "Policy changes", one line a change; nothing at all when there is none."""
+    if not policy.changes:
+        return []
+    lines = ["#### Policy changes", ""]
+    if policy.new:
+        lines += [f"New policy, not a change: {policy.new}. What the head sets:", ""]
+    lines += [f"- {change.words}" for change in policy.changes]
+    outside = [f"{code(name)} (environment)" for name in policy.environment]
+    outside += [f"{code(key)} (command line)" for key in policy.command_line]
+    if outside:
+        lines.append(
+            f"- Set outside this MR, so not compared: {', '.join(outside)}; these win over "
+            "syncer.yaml."
+        )
+    return [*lines, ""]
+
+
+def plan_json(
+    rows: Sequence[PlanRow],
+    problems: Sequence[Problem],
+    policy: PolicyReview = PolicyReview(),  # noqa: B008  (frozen: one shared empty review)
+) -> str:
     return json.dumps(
         {
             "ok": not problems and not any(r.problem for r in rows),
             "problems": [str(p) for p in problems],
             "images": [
                 {"source": r.source, "destination": r.destination, "platforms": list(r.platforms),
-                 "problem": r.problem, "trust": r.trust}
+                 "problem": r.problem, "trust": r.trust, "policy_notes": list(r.notes)}
                 for r in rows
             ],
+            "policy_changes": [
+                {"key": c.key, "old": c.old, "new": c.new, "words": c.words}
+                for c in policy.changes
+            ],
+            "policy_new": policy.new or None,
+            "environment_keys": list(policy.environment),
+            "command_line_keys": list(policy.command_line),
         },
         indent=2,
         sort_keys=True,
+        default=str,  # a YAML date in a rule as written
     )  # fmt: skip
