@@ -412,3 +412,20 @@ def test_a_change_to_the_registries_conf_in_the_repository_is_a_policy_change(
         "the registries.conf that `registries_conf` names (`conf/registries.conf`) changed: now "
         "`gcr.io` read from mirror `evil.example`; TLS verification off for mirror `evil.example`"
     )
+
+
+@pytest.mark.integration
+def test_a_base_syncer_yaml_this_syncer_cannot_read_is_said_and_the_head_listed(
+    tmp_path: Path, destination: Registry, conf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    remote = Remote(tmp_path, {"syncer.yaml": "destination: [unclosed\n", "source-images.list": ""})
+    base, head = remote.commit({"syncer.yaml": syncer_yaml(destination, conf)}, "fix it")
+    checkout = remote.checkout(tmp_path / "mr", head)
+    capsys.readouterr()
+    assert main(["plan", "--base", base, "--no-comment", "-C", str(checkout)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"New policy, not a change: the base's syncer.yaml cannot be read (syncer.yaml at "
+        f"{base[:10]}:1: not valid YAML"
+    ) in out
+    assert f"- TLS verification off for `{destination.host}` (`insecure_registries`)\n" in out

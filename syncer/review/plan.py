@@ -18,7 +18,7 @@ from syncer.record.image import Reason
 from syncer.record.report import cell, short
 from syncer.registry.client import RegistryClient
 from syncer.registry.manifest import platforms_of
-from syncer.review.policy import PolicyReview
+from syncer.review.policy import NO_CHANGES, PolicyReview
 from syncer.review.words import code
 from syncer.trust.guard import Trust
 from syncer.trust.naming import subjects_of, summary
@@ -115,7 +115,7 @@ def render_plan(
     rows: Sequence[PlanRow],
     problems: Sequence[Problem],
     base: str,
-    policy: PolicyReview = PolicyReview(),  # noqa: B008  (frozen: one shared empty review)
+    policy: PolicyReview = NO_CHANGES,
 ) -> str:
     """The plan as markdown: for the job log, the step summary and the MR comment."""
     lines = [MARKER, "### syncer plan", ""]
@@ -158,7 +158,7 @@ def policy_section(policy: PolicyReview) -> list[str]:
         return []
     lines = ["#### Policy changes", ""]
     if policy.new:
-        lines += [f"New policy, not a change: {policy.new}. What the head sets:", ""]
+        lines += [f"New policy, not a change: {cell(policy.new)}. What the head sets:", ""]
     lines += [f"- {change.words}" for change in policy.changes]
     outside = [f"{code(name)} (environment)" for name in policy.environment]
     outside += [f"{code(key)} (command line)" for key in policy.command_line]
@@ -173,7 +173,7 @@ def policy_section(policy: PolicyReview) -> list[str]:
 def plan_json(
     rows: Sequence[PlanRow],
     problems: Sequence[Problem],
-    policy: PolicyReview = PolicyReview(),  # noqa: B008  (frozen: one shared empty review)
+    policy: PolicyReview = NO_CHANGES,
 ) -> str:
     return json.dumps(
         {

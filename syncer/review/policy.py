@@ -31,6 +31,9 @@ class PolicyReview:
     command_line: tuple[str, ...] = ()  # the keys set by --set, --dest or --list
 
 
+NO_CHANGES = PolicyReview()
+
+
 def compare(base: Policy, head: Policy) -> list[PolicyChange]:
     """Every change of a trusted key, old -> new, in the table's order."""
     changes: list[PolicyChange] = []
