@@ -2,10 +2,12 @@
 # Prepare a CI job: skopeo and syncer. A no-op in the job image built from ci/Dockerfile.
 #
 # GitLab: source it (`. ci/job-setup.sh`) so that the job's later lines find `syncer`;
-# GitHub Actions: run it (`sh ci/job-setup.sh`), it adds syncer to $GITHUB_PATH. syncer goes
-# into its own virtual environment ($SYNCER_VENV, default .syncer-venv), so it works where pip
-# refuses to touch the system Python (PEP 668, "externally-managed-environment"), and needs
-# no root when skopeo is already installed.
+# GitHub Actions: run it (`sh ci/job-setup.sh`), it adds syncer to $GITHUB_PATH (the action,
+# action.yml, runs it from its own checkout). syncer goes into its own virtual environment
+# ($SYNCER_VENV, default .syncer-venv), so it works where pip refuses to touch the system Python
+# (PEP 668, "externally-managed-environment"), and needs no root when skopeo is already
+# installed. pip installs $SYNCER_INSTALL (words split: a path, a requirement such as
+# syncer-mirror==0.2.0, options), default `.`: this checkout.
 syncer_setup() {
   if ! command -v skopeo >/dev/null 2>&1; then
     if [ "$(id -u)" -eq 0 ]; then sudo=""
@@ -24,7 +26,8 @@ syncer_setup() {
         return 1
       }
     fi
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check . || return 1
+    # shellcheck disable=SC2086  # several words on purpose
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check ${SYNCER_INSTALL:-.} || return 1
     PATH="$venv/bin:$PATH"
     export PATH
     if [ -n "${GITHUB_PATH:-}" ]; then echo "$venv/bin" >> "$GITHUB_PATH"; fi

@@ -8,6 +8,7 @@ error (a bug), 128+N stopped by signal N (130 for Ctrl-C). The commands live in
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import sys
 import threading
@@ -18,8 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from syncer import __version__
-from syncer.commands import lists, mirrors, plan, repair, report, run, sync, where  # noqa: F401
+from syncer.commands import init, lists, mirrors, plan, repair, report, run, sync, where  # noqa: F401
 from syncer.commands.common import Globals, app
 from syncer.errors import SyncerError, UsageError
 
@@ -32,7 +32,9 @@ FLAGS = ("--verbose", "-v")
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"syncer {__version__}")
+        from syncer import version
+
+        typer.echo(f"syncer {version()}")
         raise typer.Exit()
 
 
@@ -99,13 +101,19 @@ def _is_global(word: str) -> bool:
     return name in VALUED or word in FLAGS
 
 
+def _command_at(words: Sequence[str]) -> int:
+    """Where the command stands: after the options (and their values) before it."""
+    at = 0
+    while at < len(words) and words[at].startswith("-"):
+        at += 2 if _takes_value(words[at]) else 1
+    return at
+
+
 def hoisted(argv: Sequence[str]) -> list[str]:
     """`argv` with the global options that follow the command moved to just before it, in
     their order (so that, as click keeps the last, the ones after the command win)."""
     words = list(argv)
-    at = 0
-    while at < len(words) and words[at].startswith("-"):  # options before the command
-        at += 2 if _takes_value(words[at]) else 1
+    at = _command_at(words)
     if at >= len(words):
         return words
     before, command, rest = words[:at], words[at], words[at + 1 :]
@@ -179,6 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     return 128 + signals.received if signals.received else code
 
 
+def _wants_details(argv: list[str]) -> bool:
+    """--verbose (before the command, where `hoisted` puts it), or a CI job's log."""
+    command = _command_at(argv)
+    in_ci = os.environ.get("GITLAB_CI") == "true" or os.environ.get("GITHUB_ACTIONS") == "true"
+    return in_ci or any(word in FLAGS for word in argv[:command])
+
+
 def _run(argv: list[str]) -> int:
     try:
         result = app(args=argv, prog_name="syncer", standalone_mode=False)
@@ -193,6 +208,9 @@ def _run(argv: list[str]) -> int:
         return 130
     except SyncerError as exc:
         typer.echo(f"syncer: error: {exc}", err=True)
+        output = getattr(exc, "output", "")
+        if output and _wants_details(argv):  # the one line first; the rest for the log
+            typer.echo(output, err=True)
         return exc.exit_code
     except Exception:  # a bug, not an expected failure: show everything, exit apart from 1 and 2
         traceback.print_exc()

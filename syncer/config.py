@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from syncer.errors import UsageError
+from syncer.imagelist.options import parse_platforms
 from syncer.imagelist.reference import InvalidReference, validate_destination_prefix
 from syncer.trust.drift import DriftMode
 
@@ -39,12 +40,16 @@ class Config:
     git_author_name: str = "syncer-bot"
     git_author_email: str = "syncer-bot@users.noreply.localhost"
     push_tries: int = 5
+    git_timeout: int = 300  # seconds a git command may take (fetch and push wait on a remote)
     check_concurrency: int = 16
     immutable_tags: str | None = None
     allowed_sources: tuple[str, ...] = ()  # regular expressions on the normalized source
     signatures: bool = True  # mirror signatures, attestations, SBOMs and referrers too
     verify: tuple[tuple[str, str], ...] = ()  # (regex on the source, cosign public key path)
     on_drift: DriftMode = DriftMode.UPDATE
+    platforms: tuple[str, ...] = ()  # mirror only these platforms (empty: all of them)
+    quota_reserve: int = 0  # pulls to leave at a registry that counts them (Docker Hub)
+    prune_after: int | None = None  # seconds a removed image stays before it is deleted
 
     def path(self, name: str) -> Path:
         """A path from the configuration, relative to the repository root."""
@@ -133,6 +138,33 @@ def _drift_mode(key: str, value: object) -> DriftMode:
     return DriftMode(value)
 
 
+def _platforms(key: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        value = ",".join(value)
+    if not isinstance(value, str):
+        raise UsageError(f"{key} must be a list of platforms like linux/amd64, got {value!r}")
+    if not value.strip():
+        return ()
+    try:
+        return parse_platforms(value, f"{key}: ")
+    except InvalidReference as exc:
+        raise UsageError(str(exc)) from None
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _duration(key: str, value: object) -> int:
+    """`30d`, `12h`, `90m`, `0s` (or a number of seconds) -> seconds."""
+    text = (
+        str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    )
+    number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "s")
+    if not number.isdigit():
+        raise UsageError(f"{key} must be a duration like 30d, 12h or 0s, got {value!r}")
+    return int(number) * _UNITS[unit]
+
+
 def _destination(key: str, value: object) -> str:
     try:
         return validate_destination_prefix(_string(key, value))
@@ -157,12 +189,16 @@ KEYS: dict[str, Parser] = {
     "git_author_name": _string,
     "git_author_email": _string,
     "push_tries": _positive_int,
+    "git_timeout": _positive_int,
     "check_concurrency": _positive_int,
     "immutable_tags": _pattern,
     "allowed_sources": _patterns,
     "signatures": _boolean,
     "verify": _verify_rules,
     "on_drift": _drift_mode,
+    "platforms": _platforms,
+    "quota_reserve": _positive_int,
+    "prune_after": _duration,
 }
 
 

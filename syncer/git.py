@@ -1,5 +1,8 @@
-"""git, through GitPython: read the list at a revision, find the base, commit and push back.
+"""git: read the list at a revision, find the base, commit and push back.
 
+Every git command runs through `process.run`, bounded by `git_timeout`: the network ones
+(fetch, push, ls-remote) say what they wait for while they wait, and a SIGTERM stops them with
+the job. GitPython reads trees and remotes, which it does well and without a process.
 Credentials for an https remote come from SYNCER_PUSH_TOKEN through a credential helper that
 reads the variable itself, so the token is in no argv, no config file and no log line.
 """
@@ -8,14 +11,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from syncer import process
 from syncer.ci import ZERO_SHA, CiContext
 from syncer.errors import SyncerError, UsageError
+from syncer.heartbeat import Heartbeat
 
 TOKEN_VARIABLE = "SYNCER_PUSH_TOKEN"  # noqa: S105  (the variable's name, not a secret)
 Log = Callable[[str], None]
@@ -27,10 +30,14 @@ def mask_credentials(text: str) -> str:
     return _URL_CREDENTIALS.sub(r"\1***@", text)
 
 
+NETWORK = frozenset(("fetch", "push", "ls-remote", "pull"))  # they wait on a remote
+DEFAULT_TIMEOUT = 300.0
+
+
 class GitError(SyncerError):
     def __init__(self, message: str, output: str = "") -> None:
         super().__init__(message)
-        self.output = output  # everything git said, masked
+        self.output = output  # the command, its end and everything git said, masked
 
 
 def _last_line(text: str) -> str:
@@ -39,7 +46,12 @@ def _last_line(text: str) -> str:
 
 
 def _git_env(push_user: str, environ: Mapping[str, str]) -> dict[str, str]:
-    env = {"GIT_TERMINAL_PROMPT": "0"}  # never wait for a password that nobody will type
+    env = {
+        "GIT_TERMINAL_PROMPT": "0",  # never wait for a password that nobody will type
+        # English messages whatever the runner's locale: publish._remote_moved reads them.
+        "LANGUAGE": "C",
+        "LC_ALL": "C",
+    }
     if environ.get(TOKEN_VARIABLE):
         # The helper prints the token from the environment at the moment git asks.
         helper = f'!f() {{ echo username={push_user}; echo "password=${TOKEN_VARIABLE}"; }}; f'
@@ -60,7 +72,13 @@ class Repository:
     """The checkout syncer runs in."""
 
     def __init__(
-        self, root: Path, *, push_user: str = "oauth2", environ: Mapping[str, str] = os.environ
+        self,
+        root: Path,
+        *,
+        push_user: str = "oauth2",
+        environ: Mapping[str, str] = os.environ,
+        timeout: float = DEFAULT_TIMEOUT,
+        log: Log = lambda _: None,
     ):
         process.which("git")  # before GitPython, which fails on import without it
         import git  # GitPython costs start-up time: only commands that use git import it
@@ -76,20 +94,39 @@ class Repository:
             raise UsageError(f"{root}: a bare repository has no files to mirror")
         self.root = Path(self.repo.working_tree_dir)
         self.git_dir = Path(self.repo.git_dir)
-        self._env = _git_env(push_user, environ)
+        self._env = {**environ, **_git_env(push_user, environ)}
+        self.timeout, self.log = timeout, log
 
-    @contextmanager
-    def _errors(self, what: str) -> Iterator[None]:
-        try:
-            with self.repo.git.custom_environment(**self._env):
-                yield
-        except self._git_module.GitCommandError as exc:
-            output = str(exc.stderr or exc)
-            raise GitError(f"{what}: {_last_line(output)}", mask_credentials(output)) from None
+    def run(self, *args: str, env: Mapping[str, str] | None = None) -> process.Completed:
+        """One git command in the working tree, within `timeout` seconds; a network command
+        says what it waits for while it waits."""
+        argv = ("git", *args)
+        environment = {**self._env, **(env or {})}
+        if args[0] not in NETWORK:
+            return self._run(argv, environment)
+        subject = mask_credentials(" ".join(argv[:3]))
+        with Heartbeat(self.log) as heartbeat, heartbeat.waiting(subject, "waiting for the remote"):
+            return self._run(argv, environment)
 
-    def git(self, *args: str) -> str:
-        with self._errors(f"git {args[0]}"):
-            return str(self.repo.git.execute(["git", *args]))
+    def _run(self, argv: tuple[str, ...], env: Mapping[str, str]) -> process.Completed:
+        return process.run(
+            argv, timeout=self.timeout, env=env, cwd=self.root, starts_when_stopping=True
+        )
+
+    def git(self, *args: str, env: Mapping[str, str] | None = None) -> str:
+        """git's output; a GitError naming the command and its last line when it fails."""
+        done = self.run(*args, env=env)
+        if done.ok:
+            return done.stdout.strip()
+        what = mask_credentials(" ".join(("git", *args[:2])))
+        said = done.stderr or done.stdout
+        if done.timed_out:
+            reason = f"no answer within {self.timeout:g}s"
+        elif process.stopping():
+            reason = "stopped by a signal"
+        else:
+            reason = _last_line(said)
+        raise GitError(f"{what}: {reason}", process.describe_failure(done))
 
     def relative(self, path: Path) -> str:
         try:
@@ -101,11 +138,7 @@ class Repository:
         return self.git("rev-parse", "HEAD")
 
     def has_commit(self, rev: str) -> bool:
-        try:
-            self.repo.git.execute(["git", "cat-file", "-e", f"{rev}^{{commit}}"])
-        except self._git_module.GitCommandError:
-            return False
-        return True
+        return self.run("cat-file", "-e", f"{rev}^{{commit}}").ok
 
     def resolve(self, rev: str) -> str:
         return self.git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")

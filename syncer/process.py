@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -65,11 +67,17 @@ def run(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     input: str | None = None,
+    starts_when_stopping: bool = False,
 ) -> Completed:
-    """Run `argv` to the end (or `timeout` seconds) and return what it said."""
+    """Run `argv` to the end (or `timeout` seconds) and return what it said.
+
+    Once syncer is stopping (SIGTERM), no new child starts, except those that record what
+    was done (`starts_when_stopping`: git's commit and push of the report); a child running
+    when the signal comes is stopped all the same.
+    """
     argv = tuple(argv)
     executable = which(argv[0])
-    if _stopping.is_set():
+    if _stopping.is_set() and not starts_when_stopping:
         return Completed(argv, -signal.SIGTERM, "", "not started: syncer is stopping", 0.0)
     started = time.monotonic()
     process = subprocess.Popen(
@@ -85,7 +93,7 @@ def run(
     )
     with _lock:
         _running.add(process)
-    if _stopping.is_set():  # stop_all ran between our start and our registration
+    if _stopping.is_set() and not starts_when_stopping:  # stop_all ran meanwhile
         _kill_group(process, signal.SIGTERM)
     timed_out = False
     try:
@@ -100,6 +108,26 @@ def run(
     return Completed(
         argv, process.returncode, stdout, stderr, time.monotonic() - started, timed_out
     )
+
+
+_CREDENTIALS = re.compile(r"(\w+://)[^/@\s]+@")
+
+
+def describe_failure(done: Completed) -> str:
+    """A failed command as pre-commit shows one: the command, how it ended, and what it said
+    on stdout and stderr, indented (URL credentials masked)."""
+    command = _CREDENTIALS.sub(r"\1***@", shlex.join(done.argv))
+    ended = (
+        f"timed out after {done.seconds:.0f}s"
+        if done.timed_out
+        else f"return code {done.returncode}"
+    )
+    lines = [f"command: {command}", ended]
+    for name, text in (("stdout", done.stdout), ("stderr", done.stderr)):
+        if text.strip():
+            masked = _CREDENTIALS.sub(r"\1***@", text.rstrip())
+            lines += [f"{name}:", *(f"    {line}" for line in masked.splitlines())]
+    return "\n".join(lines)
 
 
 def stop_all(sig: int = signal.SIGTERM) -> None:

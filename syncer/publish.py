@@ -13,7 +13,6 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from syncer.ci import CiContext
 from syncer.config import Config
@@ -22,6 +21,7 @@ from syncer.files import Text, WriteError, holds, write_atomic
 from syncer.git import GitError, Repository
 from syncer.record.image import ImageResult, State, Status
 from syncer.record.shard import dump_results
+from syncer.record.state import Removal, now
 from syncer.workspace import render_files
 
 Log = Callable[[str], None]
@@ -138,14 +138,13 @@ def _commit(repo: Repository, files: list[str], message: str, author: Identity) 
     repo.git("add", "--", *files)
     if not repo.git("diff", "--cached", "--name-only", "--", *files):
         return None
-    identity: dict[str, Any] = {
+    identity = {
         "GIT_AUTHOR_NAME": author.name,
         "GIT_AUTHOR_EMAIL": author.email,
         "GIT_COMMITTER_NAME": author.name,
         "GIT_COMMITTER_EMAIL": author.email,
     }
-    with repo.repo.git.custom_environment(**identity):
-        repo.git("commit", "--quiet", "--no-verify", "-m", message, "--", *files)
+    repo.git("commit", "--quiet", "--no-verify", "-m", message, "--", *files, env=identity)
     return repo.head_sha()
 
 
@@ -192,10 +191,11 @@ def publish_report(
     log: Log,
 ) -> None:
     prefix = config.require_destination()
+    removal = Removal(now(), repo.head_sha())  # lines gone from the list: gone since now
     try:
         publish(
             repo,
-            render=lambda: render_files(config, prefix, updates),
+            render=lambda: render_files(config, prefix, updates, removal=removal),
             message=_commit_message(results, ci.job_url),
             author=Identity(config.git_author_name, config.git_author_email),
             branch=ci.branch or repo.current_branch(),

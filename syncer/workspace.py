@@ -3,21 +3,25 @@ and the report and state rendered for it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Mapping as MappingT
 from dataclasses import dataclass
 from pathlib import Path
 
 from syncer.config import Config
 from syncer.errors import SyncerError, UsageError
-from syncer.files import Pieces, Text
+from syncer.files import Pieces, Text, holds
 from syncer.git import Base, Repository
 from syncer.imagelist.diff import Diff, diff_lists
 from syncer.imagelist.parse import ImageList, Mapping, Problem, map_destinations, parse_list
 from syncer.imagelist.policy import apply_policy
 from syncer.record.image import State
 from syncer.record.report import report_pieces
-from syncer.record.state import merge, selected_keys
+from syncer.record.state import Removal, merge, now, selected_keys
 from syncer.record.statedump import state_lines
 from syncer.record.statefile import load_state_lines
+
+Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -88,13 +92,20 @@ def changes_since(repo: Repository, base: Base, work: Workspace, config: Config)
 
 
 def render_files(
-    config: Config, prefix: str, updates: State, work: Workspace | None = None
+    config: Config,
+    prefix: str,
+    updates: State,
+    work: Workspace | None = None,
+    removal: Removal | None = None,
 ) -> dict[str, Text]:
-    """Report and state for the working tree as it is now, with `updates` merged in."""
+    """Report and state for the working tree as it is now, with `updates` merged in; images
+    no longer listed are kept, marked removed by `removal` (default: now, no commit known)."""
     work = work or load_workspace(config, prefix)
     # Images the list's tag selectors chose stay, even when no longer chosen (never deleted).
     selected = selected_keys(work.state, (s.key for s in work.images.selectors), updates)
-    state = merge(work.state, updates, {*(m.key for m in work.mappings), *selected})
+    listed = {*(m.key for m in work.mappings), *selected}
+    removal = removal or Removal(now(), None)
+    state = merge(work.state, updates, listed, removal, hold=bool(work.problems))
     template = config.path(config.report_template) if config.report_template else None
     report = Pieces(
         lambda: report_pieces(
@@ -105,7 +116,36 @@ def render_files(
             state_file=config.state,
             template=template,
             selected=selected,
+            prune_after=config.prune_after,
         )
     )
     # The state first: written alone it is still the truth; a report alone would not be.
     return {config.state: Pieces(lambda: state_lines(state)), config.report: report}
+
+
+SHOWN_CHANGES = 400  # lines; more would make the dry run slow (difflib) and unreadable
+
+
+def show_changes(config: Config, files: MappingT[str, Text], log: Log) -> None:
+    """What a dry run would change in each file: unchanged, a diff, or how many lines."""
+    for name, content in files.items():
+        if holds(config.path(name), content):  # compared a piece at a time, nothing to diff
+            log(f"{name}: unchanged")
+            continue
+        old = read_text(config.path(name))
+        if old is None:  # a new file: count its lines without holding it
+            count = sum(piece.count("\n") for piece in content)
+            if count > SHOWN_CHANGES:
+                log(f"{name}: about {count} lines change (too many to show)")
+                continue
+        text = content if isinstance(content, str) else "".join(content)
+        before = (old or "").splitlines(keepends=True)
+        after = text.splitlines(keepends=True)
+        changed = len(set(before).symmetric_difference(after))
+        if changed > SHOWN_CHANGES:
+            log(f"{name}: about {changed} lines change (too many to show)")
+            continue
+        import difflib
+
+        diff = "".join(difflib.unified_diff(before, after, name, name))
+        log(diff.rstrip("\n") if diff else f"{name}: unchanged")

@@ -2,7 +2,10 @@
 
 Faults: answer HEAD without `Docker-Content-Digest` (a registry that cannot tell), refuse HEAD
 (405), answer the first N manifest requests with 429 and a Retry-After, or refuse chosen
-requests (`Refusal`: by method, path and Content-Type, the first N per repository).
+requests (`Refusal`: by method, path and Content-Type, the first N per repository). With
+`pull_quota`, it is Docker Hub's pull limit: every manifest answer (HEAD too) says
+`ratelimit-limit` and `ratelimit-remaining` (`N;w=21600`), each manifest GET counts one, HEADs
+count nothing, and a GET with none left is a 429.
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ class FaultyProxy:
         basic_credentials: str | None = None,
         refusals: tuple[Refusal, ...] = (),
         refresh_token: str | None = None,
+        pull_quota: int | None = None,
+        quota_window: int = 21600,
     ):
         self.upstream = upstream
         self.head_without_digest = head_without_digest
@@ -78,6 +83,9 @@ class FaultyProxy:
         self.basic_credentials = basic_credentials
         self.refresh_token = refresh_token  # POST /token with this OAuth2 refresh token works
         self.refusals = refusals
+        self.pulls_left = pull_quota  # None: no pull limit
+        self.pull_limit = pull_quota or 0
+        self.quota_window = quota_window
         self.tags_per_page = tags_per_page
         self.refused: Counter[tuple[Refusal, str]] = Counter()  # by rule and repository
         self.port = free_port()
@@ -105,6 +113,21 @@ class FaultyProxy:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def reset_quota(self, pulls: int) -> None:
+        """The window moved on: `pulls` are left again."""
+        with self._lock:
+            self.pulls_left = pulls
+
+    def quota_headers(self, path: str) -> dict[str, str]:
+        if self.pulls_left is None or "/manifests/" not in path:
+            return {}
+        window = self.quota_window
+        return {
+            "ratelimit-limit": f"{self.pull_limit};w={window}",
+            "ratelimit-remaining": f"{max(0, self.pulls_left)};w={window}",
+            "docker-ratelimit-source": "127.0.0.1",
+        }
+
     def count(self, method: str, kind: str = "manifests") -> int:
         return sum(1 for m, path, _ in self.requests if m == method and f"/{kind}/" in path)
 
@@ -121,7 +144,7 @@ class FaultyProxy:
                 with proxy._lock:
                     proxy.requests.append((self.command, self.path, status))
                 self.send_response(status)
-                for key, value in headers.items():
+                for key, value in {**headers, **proxy.quota_headers(self.path)}.items():
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -225,6 +248,10 @@ class FaultyProxy:
                     return True
                 if self._needs_token():
                     return True
+                if "/manifests/" in self.path and self._out_of_pulls():
+                    body = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"toomanyrequests: You have reached your pull rate limit"}]}'
+                    self._answer(429, {"Content-Type": "application/json"}, body)
+                    return True
                 if "/manifests/" in self.path:
                     with proxy._lock:
                         limited = proxy.rate_limit_left > 0
@@ -236,6 +263,16 @@ class FaultyProxy:
                     if self.command == "HEAD" and proxy.refuse_head:
                         self._answer(405, {})
                         return True
+                return False
+
+            def _out_of_pulls(self) -> bool:
+                """A manifest GET counts one pull (HEADs none); with none left it is refused."""
+                if proxy.pulls_left is None or self.command != "GET":
+                    return False
+                with proxy._lock:
+                    if proxy.pulls_left <= 0:
+                        return True
+                    proxy.pulls_left -= 1
                 return False
 
             def _forward(self) -> None:
@@ -270,7 +307,7 @@ class FaultyProxy:
                     with proxy._lock:
                         proxy.requests.append((self.command, self.path, response.status))
                     self.send_response(response.status)
-                    for key, value in out.items():
+                    for key, value in {**out, **proxy.quota_headers(self.path)}.items():
                         self.send_header(key, value)
                     self.send_header("Content-Length", response.getheader("Content-Length", "0"))
                     self.end_headers()

@@ -59,14 +59,20 @@ def _platform_manifest(layout: Path, name: str, os_: str, arch: str) -> dict[str
     }
 
 
-def build_image(layout: Path, name: str, tag: str = "latest") -> str:
-    """Write an OCI layout holding a two-platform image; return the index digest.
+def build_image(
+    layout: Path,
+    name: str,
+    tag: str = "latest",
+    platforms: tuple[tuple[str, str], ...] = PLATFORMS,
+) -> str:
+    """Write an OCI layout holding a multi-platform image (two platforms unless told);
+    return the index digest.
 
     `name` goes into every layer, so different names give different digests.
     """
     (layout / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
     (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
-    manifests = [_platform_manifest(layout, name, os_, arch) for os_, arch in PLATFORMS]
+    manifests = [_platform_manifest(layout, name, os_, arch) for os_, arch in platforms]
     index = json.dumps(
         {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}, sort_keys=True
     ).encode()
@@ -110,12 +116,17 @@ def layout_dir(workdir: Path, source: str) -> Path:
     return workdir / hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
-def make_upstream_image(workdir: Path, registry_host: str, source: str) -> str:
+def make_upstream_image(
+    workdir: Path,
+    registry_host: str,
+    source: str,
+    platforms: tuple[tuple[str, str], ...] = PLATFORMS,
+) -> str:
     """Build `source` (a normalized reference with a tag) and push it where the mirror
     configuration of `testing.mirrors` reads it from; return its index digest."""
     name, _, tag = source.rpartition(":")
     layout = layout_dir(workdir, source)
-    digest = build_image(layout, source, tag)
+    digest = build_image(layout, source, tag, platforms)
     push_image(layout, tag, f"{registry_host}/{name}:{tag}")
     return digest
 

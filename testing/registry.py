@@ -33,11 +33,13 @@ class Registry:
         htpasswd: Path | None = None,
         port: int | None = None,
         tls: tuple[Path, Path] | None = None,  # certificate, key: serve HTTPS
+        deletes: bool = True,  # False: DELETE is refused (405 UNSUPPORTED), as by default
     ):
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.htpasswd = htpasswd
         self.tls = tls
+        self.deletes = deletes
         self.port = port or free_port()
         self.access_log = workdir / "access.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -56,7 +58,7 @@ class Registry:
             "version: 0.1\n"
             "log: {level: error}\n"
             f"storage: {{filesystem: {{rootdirectory: {self.workdir / 'storage'}}}, "
-            "delete: {enabled: true}}\n"
+            f"delete: {{enabled: {'true' if self.deletes else 'false'}}}}}\n"
             f"http: {{addr: {self.host}, secret: testsecret{tls}}}\n" + auth
         )
         return config

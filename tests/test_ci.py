@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -11,14 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from syncer.ci import ZERO_SHA, detect
-from testing.cijobs import ROOT, run_github_job, run_gitlab_job
+from testing.cijobs import ROOT, run_gitlab_job
 from testing.comments import CommentsApi
 from testing.gitrepo import Remote, git
 from testing.registry import Registry
-from testing.scenario import ALPINE, OPERATOR, PAUSE, syncer_yaml
+from testing.scenario import ALPINE, OPERATOR, PAUSE
+from testing.workflows import run_github_job
 
 BIN = Path(sys.executable).parent
 WORKFLOWS = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
@@ -31,29 +30,55 @@ def _tool(name: str) -> str:
     return found
 
 
+def _schema(name: str, *paths: Path | str) -> None:
+    result = subprocess.run(
+        [_tool("check-jsonschema"), "--builtin-schema", name, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_gitlab_ci_yml_matches_gitlabs_schema() -> None:
-    subprocess.run(
-        [
-            _tool("check-jsonschema"),
-            "--builtin-schema",
-            "vendor.gitlab-ci",
-            str(ROOT / ".gitlab-ci.yml"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    _schema("vendor.gitlab-ci", ROOT / ".gitlab-ci.yml")
 
 
-def test_workflows_match_githubs_schema_and_pass_actionlint() -> None:
-    subprocess.run(
-        [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *WORKFLOWS],
-        check=True,
-        capture_output=True,
-    )
+def test_workflows_match_githubs_schema_and_pass_actionlint(tmp_path: Path) -> None:
+    _schema("vendor.github-workflows", *WORKFLOWS)
+    _schema("vendor.github-actions", ROOT / "action.yml")
     result = subprocess.run(
         [_tool("actionlint"), *WORKFLOWS], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_checks_every_use_of_the_action_against_action_yml(tmp_path: Path) -> None:
+    """The reusable workflows use syncer's action from their checkout of syncer
+    (`./.syncer-action`); with action.yml there, actionlint checks each `with:` against its
+    inputs (and the calls of the reusable workflows against their inputs and secrets)."""
+    shutil.copytree(ROOT / ".github", tmp_path / ".github")
+    (tmp_path / ".syncer-action").mkdir()
+    shutil.copy(ROOT / "action.yml", tmp_path / ".syncer-action" / "action.yml")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    workflows = sorted(str(p) for p in (tmp_path / ".github" / "workflows").glob("*.yml"))
+    result = subprocess.run(
+        [_tool("actionlint"), *workflows], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    uses = [f for f in workflows if "uses: ./.syncer-action" in Path(f).read_text()]
+    assert len(uses) == 3  # every reusable workflow; a wrong input fails the same run:
+    broken = Path(uses[0])
+    broken.write_text(broken.read_text().replace("command:", "comand:", 1))
+    result = subprocess.run(
+        [_tool("actionlint"), str(broken)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert 'input "comand" is not defined in action "syncer"' in result.stdout
 
 
 # The CI context ---------------------------------------------------------------------------
@@ -255,51 +280,11 @@ def test_github_pull_request_plan_goes_to_summary_and_one_comment(
     assert summary.read_text().count("### syncer plan") == 2
 
 
-GITLAB_CI_LOCAL = ROOT / ".tools" / "node_modules" / ".bin" / "gitlab-ci-local"
-
-
-@pytest.mark.integration
-def test_gitlab_push_job_runs_under_gitlab_ci_local(
-    tmp_path: Path, destination: Registry, conf: Path, images: dict[str, str]
-) -> None:
-    """The push job of .gitlab-ci.yml itself, its script lines in a shell with GitLab's variables.
-
-    gitlab-ci-local's shell executor cannot run `image:` (no Docker here), so those keys go.
-    """
-    if not GITLAB_CI_LOCAL.exists():
-        pytest.fail("gitlab-ci-local is not installed (ci/setup.sh installs it)")
-    pipeline = yaml.safe_load((ROOT / ".gitlab-ci.yml").read_text())
-    pipeline["variables"].pop("SYNCER_JOB_IMAGE")
-    pipeline[".syncer"].pop("image")
-    remote = Remote(
-        tmp_path,
-        {
-            "syncer.yaml": syncer_yaml(destination, conf),
-            ".gitlab-ci.yml": yaml.safe_dump(pipeline, sort_keys=False),
-            "ci/job-setup.sh": (ROOT / "ci" / "job-setup.sh").read_text(),
-        },
-    )
-    before, sha = remote.commit({"source-images.list": "alpine:3.19\n"}, "add alpine")
-    checkout = remote.checkout(tmp_path / "ci", sha)
-    variables = {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BEFORE_SHA": before,
-                 "CI_COMMIT_BRANCH": "main", "CI_DEFAULT_BRANCH": "main"}  # fmt: skip
-    argv = [str(GITLAB_CI_LOCAL), "--shell-isolation"]
-    for key, value in variables.items():
-        argv += ["--variable", f"{key}={value}"]
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run(
-        [*argv, "sync"],
-        cwd=checkout,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+def test_github_resync_shards_job_makes_the_matrix_of_the_shards_input(tmp_path: Path) -> None:
+    """The reusable re-sync's first job turns `shards` (3 in resync.yml) into the matrix."""
+    result = run_github_job("resync.yml", "shards", tmp_path, {}, {})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "PASS  sync" in result.stdout
-    assert remote.log()[0].endswith("[skip ci]")
-    assert set(json.loads(remote.show("main", "mapping.json"))["images"]) == {ALPINE}
+    assert json.loads(result.step_outputs["indexes"]) == [1, 2, 3]
 
 
 @pytest.mark.integration

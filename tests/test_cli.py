@@ -145,3 +145,31 @@ def test_set_overrides_any_key(
     code, _, err = run(capsys, "--set", "concurrency", "check", "-C", str(tmp_path))
     assert code == 2
     assert "expected KEY=VALUE" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["show-images", "--set", "a=1"], ["--set", "a=1", "show-images"]),
+        (["--dest", "x.io/m", "show-images", "--dest", "y.io/m", "--json"],
+         ["--dest", "x.io/m", "--dest", "y.io/m", "show-images", "--json"]),
+        (["-C", "dir", "run", "--all", "-v", "--list=l"], ["-C", "dir", "-v", "--list=l", "run", "--all"]),
+        (["sync", "--", "--dest"], ["sync", "--", "--dest"]),  # after --, an argument
+        (["--version"], ["--version"]),
+    ],
+)  # fmt: skip
+def test_global_options_may_follow_the_command(argv: list[str], expected: list[str]) -> None:
+    from syncer.cli import hoisted
+
+    assert hoisted(argv) == expected
+
+
+def test_set_after_the_command_wins_as_the_readme_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "source-images.list").write_text("alpine:3\n")
+    code, out, _ = run(
+        capsys, "--set", "destination=a.example.com/x", "show-images", "-C", str(tmp_path),
+        "--set", "destination=r.example.com/x",
+    )  # fmt: skip
+    assert (code, out) == (0, "alpine:3 -> r.example.com/x/docker.io/library/alpine:3\n")

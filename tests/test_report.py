@@ -5,7 +5,7 @@ import pytest
 
 from syncer.imagelist.parse import Mapping, map_destinations, parse_list
 from syncer.record.image import ImageResult, Reason, State, Status
-from syncer.record.report import cell
+from syncer.record.rows import cell
 from syncer.record.state import apply_results, merge, needs_work
 from syncer.record.statefile import load_state
 from syncer.registry.manifest import platforms_of

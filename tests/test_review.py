@@ -26,7 +26,7 @@ from syncer.review.policy import (
     review,
 )
 from syncer.review.registries import compared
-from syncer.review.trusted import Policy, policy_of
+from syncer.review.trusted import TRUSTED, Policy, _setting, policy_of
 from syncer.review.words import code
 from testing.comments import CommentsApi
 from testing.gitrepo import Remote
@@ -118,14 +118,29 @@ def test_verify_rules_diff_by_their_match_whatever_form_they_take() -> None:
     ]  # fmt: skip
 
 
-def test_a_key_this_release_does_not_know_is_absent_on_both_sides() -> None:
+def test_a_key_this_release_does_not_know_is_absent_on_both_sides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A key added to the table before Config has it compares as absent, never as a change."""
+    monkeypatch.setitem(TRUSTED, "retention", _setting("how long the mirror keeps images"))
     base, head = policy(BASE), policy(BASE)
-    assert "prune_after" not in base.values
+    assert "retention" not in base.values
     assert compare(base, head) == []
-    newer = Policy({**head.values, "prune_after": "30d"})
+    newer = Policy({**head.values, "retention": "30d"})
     assert [c.words for c in compare(base, newer)] == [
-        "`prune_after`: not set -> `30d`: when images no longer listed leave the mirror"
+        "`retention`: not set -> `30d`: how long the mirror keeps images"
     ]
+
+
+def test_the_keys_other_issues_added_read_as_written() -> None:
+    assert words("", "prune_after: 30d\nquota_reserve: 10\nplatforms: [linux/amd64]\n") == [
+        "`platforms`: all -> `linux/amd64`: which platforms of each image are mirrored",
+        "`prune_after`: not set (removed images stay) -> `30d`: how long an image removed from "
+        "the list stays before it is deleted from the mirror",
+        "`quota_reserve`: `0` -> `10`: the pulls a copy must leave at a registry that counts "
+        "them (one that would leave fewer waits for a later run)",
+    ]
+    assert words("prune_after: 48h\n", "prune_after: 2d\n") == []  # the same duration
 
 
 def test_settings_shown_as_values_with_what_they_decide() -> None:
@@ -194,15 +209,16 @@ def test_pipeline_files_are_the_ci_definitions_only() -> None:
 
 
 def test_a_change_the_job_overrides_says_so_and_the_keys_are_named_not_valued() -> None:
+    environment = ["SYNCER_ON_DRIFT", "SYNCER_AUTHFILE"]
     done = review(policy(BASE), policy(WIDENED), [".gitlab-ci.yml"],
-                  environment=["SYNCER_ON_DRIFT", "SYNCER_AUTHFILE"], command_line=["signatures"])  # fmt: skip
+                  environment=environment, command_line=["signatures"])  # fmt: skip
     by_key = {c.key: c.words for c in done.changes}
     assert by_key["on_drift"].endswith("(not in force in this job: SYNCER_ON_DRIFT sets it)")
     assert by_key["signatures"].endswith("(not in force in this job: the command line sets it)")
     assert by_key["pipeline files"] == (
         "This MR also changes the pipeline definition: review it (`.gitlab-ci.yml`)"
     )
-    text = render_plan([], [], "base", done)
+    text = render_plan([], [], "base", policy=done)
     assert (
         "- Set outside this MR, so not compared: `SYNCER_ON_DRIFT` (environment), "
         "`SYNCER_AUTHFILE` (environment), `signatures` (command line); these win over "
@@ -238,14 +254,14 @@ def test_a_value_from_the_mr_stays_one_inert_code_span() -> None:
 
 def test_no_policy_change_no_section_and_the_json_has_the_changes() -> None:
     rows = [PlanRow("quay.io/a:1", "d/a:1", ("single platform",))]
-    quiet = render_plan(rows, [], "base", review(policy(BASE), policy(BASE)))
+    quiet = render_plan(rows, [], "base", policy=review(policy(BASE), policy(BASE)))
     assert "Policy" not in quiet
     assert "review the policy" not in quiet
     done = review(policy(BASE), policy(WIDENED))
-    text = render_plan(rows, [], "base", done)
+    text = render_plan(rows, [], "base", policy=done)
     assert "1 image(s) added. **5 policy change(s): review the policy changes.**" in text
     assert text.index("#### Policy changes") < text.index("| Source |")
-    data = json.loads(plan_json(rows, [], done))
+    data = json.loads(plan_json(rows, [], policy=done))
     assert data["ok"] is True
     assert [c["key"] for c in data["policy_changes"]] == [
         "allowed_sources", "insecure_registries", "verify", "signatures", "on_drift"
@@ -265,7 +281,8 @@ def mr_env(monkeypatch: pytest.MonkeyPatch, base: str, head: str, api: CommentsA
     for key, value in {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event",
                        "CI_MERGE_REQUEST_DIFF_BASE_SHA": base, "CI_COMMIT_SHA": head,
                        "CI_API_V4_URL": f"{api.url}/api/v4", "CI_PROJECT_ID": "7",
-                       "CI_MERGE_REQUEST_IID": "3", "SYNCER_COMMENT_TOKEN": "glpat-test"}.items():  # fmt: skip
+                       "CI_MERGE_REQUEST_IID": "3",
+                       "SYNCER_COMMENT_TOKEN": "glpat-test"}.items():  # fmt: skip
         monkeypatch.setenv(key, value)
 
 
@@ -288,7 +305,8 @@ def test_an_mr_that_widens_what_is_trusted_says_so_in_its_plan_json_and_comment(
 ) -> None:
     settings = syncer_yaml(destination, conf)
     remote = Remote(tmp_path, {"syncer.yaml": settings + ALLOW_QUAY + VERIFY_MY_ORG,
-                               "source-images.list": f"{OPERATOR}\n", ".gitlab-ci.yml": PIPELINE})  # fmt: skip
+                               "source-images.list": f"{OPERATOR}\n",
+                               ".gitlab-ci.yml": PIPELINE})  # fmt: skip
     widened = settings.replace(
         f"insecure_registries: [{destination.host}]",
         f"insecure_registries: [{destination.host}, evil.example]",

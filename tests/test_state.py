@@ -48,7 +48,7 @@ def test_a_version_1_file_of_an_earlier_release_loads_and_migrates() -> None:
         (state[ALPINE].digest, None, "0f3a6c1e2b7d9a8c4e5f60718293a4b5c6d7e8f9")
     ]
     written = dump_state(state)
-    assert json.loads(written)["version"] == VERSION == 3
+    assert json.loads(written)["version"] == VERSION == 4
     assert load_state(written, "mapping.json") == state  # and the new version round-trips
     assert dump_state(load_state(written, "mapping.json")) == written
 
@@ -69,14 +69,30 @@ def test_a_version_2_file_loads_with_everything_it_recorded_and_is_rewritten_one
     assert nginx.selected_by == "docker.io/library/nginx tags=semver:~1.26"
     written = dump_state(state)
     lines = written.splitlines()
-    assert lines[:3] == ["{", '  "version": 3,', '  "images": {']
+    assert lines[:3] == ["{", '  "version": 4,', '  "images": {']
     assert len(lines) == 3 + len(state) + 2  # one line an image
     assert all(line.startswith('    "') for line in lines[3:-2])
     failed = json.loads(lines[-3].rstrip(",").partition(": ")[2])
     assert "digest" not in failed  # defaults are left out
     assert "history" not in failed
     assert load_state(written, "mapping.json") == state
-    assert json.loads(written) == {"version": 3, "images": json.loads(written)["images"]}
+    assert json.loads(written) == {"version": 4, "images": json.loads(written)["images"]}
+
+
+def test_a_version_3_file_loads_line_by_line_and_is_rewritten_as_version_4(tmp_path: Path) -> None:
+    text = (DATA / "mapping-v3.json").read_text()  # written by the release before version 4
+    assert json.loads(text)["version"] == 3
+    path = tmp_path / "mapping.json"
+    path.write_text(text)
+    state = load_state_file(path, "mapping.json")
+    assert (
+        state
+        == load_state(text, "mapping.json")
+        == load_state((DATA / "mapping-v2.json").read_text(), "mapping.json")
+    )
+    written = dump_state(state)
+    assert written == text.replace('"version": 3', '"version": 4', 1)  # nothing else changes
+    assert all(entry.source_digest is None and entry.content is None for entry in state.values())
 
 
 @pytest.mark.parametrize(
@@ -85,8 +101,8 @@ def test_a_version_2_file_loads_with_everything_it_recorded_and_is_rewritten_one
         (_with("digest", 1), 'images["docker.io/library/alpine:3.19"].digest: expected a digest'),
         (_with("digest", "latest"), ".digest: expected a digest like 'sha256:<hex>', got 'latest'"),
         (_with("platforms", "linux/amd64"), ".platforms: expected a list of strings, got 'linux/amd64'"),
-        (_with("status", "mirrored"), ".status: expected 'copied' or 'failed', got 'mirrored'"),
-        (_with("status", None), ".status: expected 'copied' or 'failed', got None"),
+        (_with("status", "mirrored"), ".status: expected 'copied', 'failed' or 'deferred', got 'mirrored'"),
+        (_with("status", None), ".status: expected 'copied', 'failed' or 'deferred', got None"),
         (_with("source", "alpine"), ".source: 'alpine' differs from the entry's key"),
         (_with("destination", 5), ".destination: expected a string, got 5"),
         (_with("error", ["x"]), ".error: expected a string or null"),

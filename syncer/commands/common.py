@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
@@ -43,6 +44,13 @@ class Globals(NamedTuple):
     verbose: bool = False
 
 
+def details_log(given: Globals) -> Callable[[str], None] | None:
+    """Where the whole output of a failed command goes: the log with --verbose, and in a CI
+    job (whose log is read after the fact); elsewhere only its last line is shown."""
+    in_ci = os.environ.get("GITLAB_CI") == "true" or os.environ.get("GITHUB_ACTIONS") == "true"
+    return log if given.verbose or in_ci else None
+
+
 def globals_of(ctx: typer.Context) -> Globals:
     found = ctx.find_root().obj
     return found if isinstance(found, Globals) else Globals()
@@ -74,7 +82,10 @@ def in_repository(given: Globals) -> tuple[Config, CiContext, Repository]:
 
     config = config_of(given)
     context = ci.detect(os.environ)
-    return config, context, Repository(config.root, push_user=context.push_user)
+    repository = Repository(
+        config.root, push_user=context.push_user, timeout=config.git_timeout, log=log
+    )
+    return config, context, repository
 
 
 def log(message: str) -> None:

@@ -19,7 +19,6 @@ from syncer.commands.common import (
     report_problems,
     warn,
 )
-from syncer.imagelist.reference import scoped_name
 
 
 @app.command("show-raw-images")
@@ -75,9 +74,11 @@ def show_images(
         problems += more
         shown += [(str(m.source), str(m.source), str(m.destination)) for m in chosen]
     else:
+        from syncer.imagelist.expansion import selector_destination
+
         prefix = config.require_destination()
         shown += [
-            (s.text, s.key, f"{prefix}/{scoped_name(s.name)}:<selected tags>")
+            (s.text, s.key, selector_destination(s, prefix, "<selected tags>"))
             for s in images.selectors
         ]
     for problem in [*images.errors, *problems, *failed]:

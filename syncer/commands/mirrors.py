@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from syncer.commands.common import app, config_of, globals_of, log, warn
+from syncer.commands.common import app, config_of, globals_of, log, mappings_of, warn
 from syncer.errors import UsageError
 
 FORMATS = ("containerd", "registries-conf", "json")
@@ -35,8 +35,8 @@ def mirrors(
         bool,
         typer.Option(
             "--plain-http",
-            help="containerd: reach an insecure_registries destination over http:// "
-            "(default: https with skip_verify).",
+            help="containerd: reach an insecure_registries destination over http:// only "
+            "(default: https with skip_verify first, then http://).",
         ),
     ] = False,
 ) -> int:
@@ -64,11 +64,11 @@ def mirrors(
             write_atomic(target, render.hosts_toml(mirror, plain_http=plain_http))
             log(f"wrote {target}")
         return 1 if images.errors else 0
-    text = (
-        render.registries_conf(found, digest_only=digest_only)
-        if fmt == "registries-conf"
-        else render.as_json(found) + "\n"
-    )
+    if fmt == "registries-conf":
+        text = render.registries_conf(found, digest_only=digest_only)
+    else:
+        renamed = [m for m in mappings_of(config, images)[0] if m.entry.rename is not None]
+        text = render.as_json(found, [(m.source, str(m.destination)) for m in renamed]) + "\n"
     if out is None:
         typer.echo(text, nl=False)
     else:

@@ -60,10 +60,13 @@ def plan(
 
     given = globals_of(ctx)
     config, context, repository = in_repository(given)
+    environment, command_line = environment_keys(os.environ), _set_here(given)
     done = plan_job(config, repository, context, base, warn, progress,
-                    environment=environment_keys(os.environ), command_line=_set_here(given))  # fmt: skip
-    text = render_plan(done.rows, done.problems, done.base, done.policy)
-    typer.echo(plan_json(done.rows, done.problems, done.policy) if as_json else text)
+                    environment=environment, command_line=command_line)  # fmt: skip
+    text = render_plan(done.rows, done.problems, done.base, done.notes, policy=done.policy)
+    typer.echo(
+        plan_json(done.rows, done.problems, done.notes, policy=done.policy) if as_json else text
+    )
     append_summary(context, text)
     if comment and context.comment_token and context.merge_request:
         try:
@@ -84,6 +87,7 @@ class Plan(NamedTuple):
     rows: list[PlanRow]
     problems: list[Problem]
     base: str  # what the list was compared with
+    notes: list[str]  # what it spends: pulls of a quota, deletions to come
     policy: PolicyReview
 
 
@@ -98,11 +102,15 @@ def plan_job(
     environment: Sequence[str] = (),
     command_line: Sequence[str] = (),
 ) -> Plan:
-    """What a merge request adds: every list problem, each new source inspected, and what it
-    changes in the policy (`environment`, `command_line`: the keys this job sets itself)."""
+    """What a merge request adds: every list problem, each new source inspected, notes on what
+    it spends (pulls of a quota, deletions to come), and what it changes in the policy
+    (`environment`, `command_line`: the keys this job sets itself)."""
+    from datetime import datetime, timezone
+
     from syncer.copy.runner import registries
     from syncer.git import find_base
     from syncer.imagelist.expansion import expand, failures, selected_mappings
+    from syncer.review.budget import prune_notes, quota_notes
     from syncer.review.plan import PlanRow, make_plan
     from syncer.workspace import changes_since, load_workspace
 
@@ -120,13 +128,24 @@ def plan_job(
         problems = sorted([*work.problems, *work.images.duplicates, *more], key=lambda p: p.line)
         inspected = [*mappings, *chosen]
         rows = make_plan(inspected, config, progress, held.client)
+        client = held.client
+        by_source = {str(m.source): m.source for m in inspected}
+
+        def host_of(row: PlanRow) -> str:
+            found = client.serving(by_source[row.source]) if row.source in by_source else None
+            return found[0].host if found else row.source.partition("/")[0]
+
+        notes = quota_notes(rows, host_of, client.quota.seen, config.quota_reserve)
+    notes += prune_notes(
+        [e.key for e in diff.removed], config.prune_after, datetime.now(timezone.utc)
+    )
     policy, noted = policy_of_plan(repo, base.sha, config, environment, command_line)
-    rows = [replace(row, notes=noted(m)) for m, row in zip(inspected, rows, strict=True)]
+    rows = [replace(row, policy_notes=noted(m)) for m, row in zip(inspected, rows, strict=True)]
     rows += [
         PlanRow(f.source, f.destination, problem=f"{f.reason}: {f.error}")
         for f in failures(expansions, prefix)
     ]
-    return Plan(rows, problems, base.why, policy)
+    return Plan(rows, problems, base.why, notes, policy)
 
 
 def policy_of_plan(

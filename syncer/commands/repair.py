@@ -56,10 +56,10 @@ def repair_state(config: Config, log: Log) -> int:
         digest = checker.current_digest(mapping)
         if digest is None:
             return None
-        platforms = destination_details(checker.client, mapping.destination)[1]
+        held = destination_details(checker.client, mapping.destination)
         return ImageResult(
             str(mapping.source), str(mapping.destination), Status.SKIPPED,
-            digest=digest, platforms=platforms,
+            digest=digest, platforms=held.platforms, content=held.content,
         )  # fmt: skip
 
     with registries(config, log) as held:

@@ -73,6 +73,11 @@ def _merge_job(
         updates.update(apply_results(work.state, results, commit))
         everything += results
     log(f"merging {len(everything)} results from {len(files)} files")
+    from syncer.copy.prune import prune_due
+    from syncer.copy.runner import registries
+
+    with registries(config, log) as held:  # the shards left pruning to this one job
+        updates.update(prune_due(config, work, held, repo, log))
     append_summary(ci, results_summary(everything, ci.job_url))
     publish_report(config, repo, ci, updates, everything, push, log)
     return 1 if any(r.status is Status.FAILED for r in everything) else 0

@@ -4,7 +4,6 @@ commit. With `--shard`, one part of a re-sync that leaves its results for `repor
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Mapping as MappingT
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,6 +15,7 @@ from syncer.commands.common import (
     NoPushOpt,
     ShardOpt,
     app,
+    details_log,
     globals_of,
     in_repository,
     log,
@@ -28,7 +28,6 @@ if TYPE_CHECKING:  # imported where used: `syncer check` does not pay for a run'
     from syncer.ci import CiContext
     from syncer.config import Config
     from syncer.copy.runner import Registries
-    from syncer.files import Text
     from syncer.git import Repository
     from syncer.imagelist.expansion import Expansion
     from syncer.imagelist.parse import Mapping
@@ -62,11 +61,14 @@ def run(
 
     Exit 1 if any image failed or the list has bad lines; the others are still copied.
     """
-    config, context, repository = in_repository(globals_of(ctx))
+    given = globals_of(ctx)
+    config, context, repository = in_repository(given)
     chosen = shard_of(shard, context)
     if chosen is not None and results is None:
         results = Path(f"syncer-results-{chosen.index}-of-{chosen.total}.json")
-    options = RunOptions(base, everything, dry_run, not no_push, chosen, results)
+    options = RunOptions(
+        base, everything, dry_run, not no_push, chosen, results, details_log(given)
+    )
     return run_job(config, repository, context, options, log, warn)
 
 
@@ -78,6 +80,7 @@ class RunOptions:
     push: bool = True
     shard: Shard | None = None
     results_file: Path | None = None  # write results here instead of committing
+    details: Log | None = None  # where failed commands' whole output goes
 
 
 @dataclass(frozen=True)
@@ -109,9 +112,10 @@ def run_job(
 def _run_job(
     config: Config, repo: Repository, ci: CiContext, options: RunOptions, log: Log, warn: Log
 ) -> int:
+    from syncer.copy.prune import due_for_pruning, prune_due
     from syncer.copy.runner import registries
     from syncer.record.image import Status
-    from syncer.workspace import load_workspace, render_files
+    from syncer.workspace import load_workspace, render_files, show_changes
 
     prefix = config.require_destination()
     work = load_workspace(config, prefix)
@@ -124,10 +128,14 @@ def _run_job(
             for start in range(0, len(plan.mappings), 1000):  # a re-sync plans every line
                 chunk = plan.mappings[start : start + 1000]
                 log("\n".join([f"would sync {m.key} -> {m.destination}" for m in chunk]))
-            _show_changes(config, render_files(config, prefix, {}, work), log)
+            for key in due_for_pruning(config, work):
+                log(f"would delete {work.state[key].destination} (removed from the list)")
+            show_changes(config, render_files(config, prefix, {}, work), log)
             return 1 if work.problems or plan.selector_failures else 0
-        results = _sync(config, work, plan, held, log)
-    _record(config, repo, ci, options, work, plan, results, log)
+        results = _sync(config, work, plan, held, log, options.details)
+        # A shard leaves pruning to the one job that merges the shards' results.
+        pruned = {} if options.results_file else prune_due(config, work, held, repo, log)
+    _record(config, repo, ci, options, work, plan, results, log, pruned)
     failed = sum(r.status is Status.FAILED for r in results)
     if failed:
         warn(f"{failed} of {len(results)} images failed")
@@ -148,6 +156,7 @@ def _plan(
     what earlier runs left unfinished; in this shard only, with --shard."""
     from syncer.git import find_base
     from syncer.imagelist.expansion import expand, failures, selected_mappings
+    from syncer.record.image import Status
     from syncer.record.state import needs_work
     from syncer.workspace import changes_since
 
@@ -160,7 +169,14 @@ def _plan(
         diff = changes_since(repo, base, work, config)
         for entry in diff.removed:
             log(f"removed from the list (kept in the registry): {entry.key}")
-        pending = needs_work(work.state, [(m.key, str(m.destination)) for m in work.mappings])
+        where = [(m.key, str(m.destination)) for m in work.mappings]
+        pending = needs_work(work.state, where)
+        for key, destination in where:
+            known = work.state.get(key) if key in pending else None
+            if known is not None and known.destination != destination:
+                log(
+                    f"{key}: now mirrored as {destination}; {known.destination} stays in the registry"
+                )
         wanted = {e.key for e in diff.added} | pending
         to_expand = [*diff.added_selectors, *_unfinished(work)]
         log(f"{len(diff.added)} new since {base.why}; {len(wanted)} to sync")
@@ -172,6 +188,11 @@ def _plan(
     wanted |= {m.key for m in chosen}
     selector_failures = failures(expansions, prefix)
     mappings = [m for m in [*work.mappings, *chosen] if m.key in wanted]
+    deferred = {key for key, s in work.state.items() if s.status is Status.DEFERRED}
+    if deferred:  # what waited for a pull quota goes first
+        mappings = [m for m in mappings if m.key in deferred] + [
+            m for m in mappings if m.key not in deferred
+        ]
     if options.shard:
         mappings = [m for m in mappings if options.shard.owns(m.key)]
         selector_failures = [r for r in selector_failures if options.shard.owns(r.source)]
@@ -182,14 +203,12 @@ def _plan(
 
 
 def _sync(
-    config: Config, work: Workspace, plan: Plan, held: Registries, log: Log
+    config: Config, work: Workspace, plan: Plan, held: Registries, log: Log, details: Log | None
 ) -> list[ImageResult]:
     from syncer.copy.runner import run_sync
     from syncer.imagelist.expansion import stamp
 
-    known = {s.digest: s.platforms for s in work.state.values() if s.digest and s.platforms}
-    last = {key: s.digest for key, s in work.state.items() if s.digest}
-    copied = run_sync(plan.mappings, config, log, known, last, held.client)
+    copied = run_sync(plan.mappings, config, log, work.state, held.client, details)
     return [*stamp(copied, plan.expansions), *plan.selector_failures]
 
 
@@ -202,6 +221,7 @@ def _record(
     plan: Plan,
     results: list[ImageResult],
     log: Log,
+    pruned: State,
 ) -> None:
     """The results into the results file (a shard), or the state and report committed."""
     from syncer.files import write_atomic
@@ -216,7 +236,7 @@ def _record(
         write_atomic(options.results_file, dump_results(results, repo.head_sha(), options.shard))
         log(f"results: {options.results_file}")
         return
-    updates = {**no_longer, **apply_results(work.state, results, repo.head_sha())}
+    updates = {**no_longer, **pruned, **apply_results(work.state, results, repo.head_sha())}
     publish_report(config, repo, ci, updates, results, options.push, log)
 
 
@@ -240,33 +260,3 @@ def _no_longer_chosen(state: State, expansions: list[Expansion]) -> State:
             chosen = [e.key for e in x.entries()]
             changes.update(unselected(state, x.selector.key, chosen))
     return changes
-
-
-SHOWN_CHANGES = 400  # lines; more would make the dry run slow (difflib) and unreadable
-
-
-def _show_changes(config: Config, files: MappingT[str, Text], log: Log) -> None:
-    from syncer.files import holds
-    from syncer.workspace import read_text
-
-    for name, content in files.items():
-        if holds(config.path(name), content):  # compared a piece at a time, nothing to diff
-            log(f"{name}: unchanged")
-            continue
-        old = read_text(config.path(name))
-        if old is None:  # a new file: count its lines without holding it
-            count = sum(piece.count("\n") for piece in content)
-            if count > SHOWN_CHANGES:
-                log(f"{name}: about {count} lines change (too many to show)")
-                continue
-        text = content if isinstance(content, str) else "".join(content)
-        before = (old or "").splitlines(keepends=True)
-        after = text.splitlines(keepends=True)
-        changed = len(set(before).symmetric_difference(after))
-        if changed > SHOWN_CHANGES:
-            log(f"{name}: about {changed} lines change (too many to show)")
-            continue
-        import difflib
-
-        diff = "".join(difflib.unified_diff(before, after, name, name))
-        log(diff.rstrip("\n") if diff else f"{name}: unchanged")

@@ -8,6 +8,7 @@ from syncer.commands.common import (
     ImagesArg,
     app,
     config_of,
+    details_log,
     given_images,
     globals_of,
     log,
@@ -23,12 +24,13 @@ def sync(ctx: typer.Context, images: ImagesArg = None) -> int:
     from syncer.copy.runner import run_sync
     from syncer.record.image import Status
 
-    config = config_of(globals_of(ctx))
+    given = globals_of(ctx)
+    config = config_of(given)
     text = "\n".join(given_images(images))
     parsed = apply_policy(parse_list(text, "argument"), config.allowed_sources)
     report_problems(parsed.errors)
     mappings, problems = map_destinations(parsed.entries, config.require_destination(), "argument")
     report_problems(problems)
-    results = run_sync(mappings, config, log)
+    results = run_sync(mappings, config, log, details=details_log(given))
     failed = any(r.status is Status.FAILED for r in results)
     return 1 if failed or parsed.errors or problems else 0

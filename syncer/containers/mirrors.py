@@ -49,20 +49,36 @@ def mirrors_for(
     ]
 
 
+def mirror_schemes(mirror: MirrorFor, *, plain_http: bool = False) -> tuple[str, ...]:
+    """The schemes containerd tries the mirror with, in order.
+
+    An `insecure_registries` destination may speak TLS with a certificate nobody trusts, or
+    plain HTTP: containerd tries its hosts in order and moves on when one fails, so https
+    without verification comes first and http second (what `insecure = true` means to
+    containers-registries.conf). Plain HTTP is tried only after TLS failed, so nothing goes out
+    unencrypted to a registry that speaks TLS.
+    """
+    if not mirror.insecure:
+        return ("https",)
+    return ("http",) if plain_http else ("https", "http")
+
+
 def hosts_toml(mirror: MirrorFor, *, plain_http: bool = False) -> str:
     """containerd's `certs.d/<registry>/hosts.toml`: the mirror first, upstream as fallback."""
     server = _SERVERS.get(mirror.registry, f"https://{mirror.registry}")
-    scheme = "http" if plain_http and mirror.insecure else "https"
     lines = [
         "# Written by `syncer mirrors --format containerd`: pull through the mirror first.",
         f'server = "{server}"',
-        "",
-        f'[host."{scheme}://{mirror.host}/v2/{mirror.path}"]',
-        '  capabilities = ["pull", "resolve"]',
-        "  override_path = true",
     ]
-    if mirror.insecure and scheme == "https":
-        lines.append("  skip_verify = true")
+    for scheme in mirror_schemes(mirror, plain_http=plain_http):
+        lines += [
+            "",
+            f'[host."{scheme}://{mirror.host}/v2/{mirror.path}"]',
+            '  capabilities = ["pull", "resolve"]',
+            "  override_path = true",
+        ]
+        if mirror.insecure and scheme == "https":
+            lines.append("  skip_verify = true")
     return "\n".join(lines) + "\n"
 
 
@@ -80,9 +96,18 @@ def registries_conf(mirrors: Iterable[MirrorFor], *, digest_only: bool = False) 
     return "\n\n".join(blocks) + "\n"
 
 
-def as_json(mirrors: Iterable[MirrorFor]) -> str:
+def as_json(mirrors: Iterable[MirrorFor], renamed: Iterable[tuple[Reference, str]] = ()) -> str:
+    """The mirrors as JSON; images named with `as=` (which no registry rewrite can reach) are
+    listed under their registry as `renamed`: source and mirror name."""
+    by_registry: dict[str, list[dict[str, str]]] = {}
+    for source, mirror in renamed:
+        by_registry.setdefault(source.domain, []).append({"source": str(source), "mirror": mirror})
     return json.dumps(
-        [{"registry": m.registry, "mirror": m.mirror, "insecure": m.insecure} for m in mirrors],
+        [
+            {"registry": m.registry, "mirror": m.mirror, "insecure": m.insecure,
+             "renamed": sorted(by_registry.get(m.registry, []), key=lambda r: r["source"])}
+            for m in mirrors
+        ],
         indent=2,
         sort_keys=True,
-    )
+    )  # fmt: skip

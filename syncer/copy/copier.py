@@ -36,6 +36,7 @@ class SkopeoCopier:
     rate_limit_retries: int = 2
     heartbeat: Heartbeat = field(default_factory=quiet)
     log: Log = field(default=lambda _: None)
+    details: Log | None = None  # where a failed copy's whole output goes (--verbose, CI)
 
     def copy(self, mapping: Mapping, budget: float | None = None) -> Image:
         """Copy with skopeo within `budget` seconds (default: the whole `timeout`)."""
@@ -49,22 +50,35 @@ class SkopeoCopier:
         return result
 
     def _copy_once(self, mapping: Mapping, deadline: float) -> Image:
+        done = self.run_skopeo(mapping, mapping.source, mapping.destination, deadline)
+        if isinstance(done, Image):
+            return done
+        copied_digest, seconds = done
+        # The read after the copy gets a few seconds even when the budget is spent.
+        with self.client.deadline(max(deadline, time.monotonic() + 5)):
+            return self._verified(mapping, copied_digest, seconds)
+
+    def run_skopeo(
+        self, mapping: Mapping, source: Reference, destination: Reference, deadline: float
+    ) -> Image | tuple[str | None, float]:
+        """One `skopeo copy` for `mapping` by `deadline`: the digest it wrote and the seconds
+        it took, or the image's failure in words."""
         left = deadline - time.monotonic()
         if left <= 0:
             return failed(mapping, Reason.TIMEOUT, self.timed_out(""))
         with self.heartbeat.waiting(str(mapping.source), "skopeo copy --all is running"):
-            done, copied_digest = run_copy(mapping.source, mapping.destination, self.options, left)
+            done, copied_digest = run_copy(source, destination, self.options, left)
         if not done.ok and process.stopping():
             error = "stopped by a signal before it finished"
             return failed(mapping, Reason.INTERRUPTED, error, done.seconds)
         if not done.ok:
+            if self.details is not None:
+                self.details(f"{mapping.source}: skopeo failed:\n{process.describe_failure(done)}")
             reason, error = classify_failure(done.stderr, timed_out=done.timed_out)
             if reason is Reason.TIMEOUT:
                 error = self.timed_out(error)
             return failed(mapping, reason, error, done.seconds)
-        # The read after the copy gets a few seconds even when the budget is spent.
-        with self.client.deadline(max(deadline, time.monotonic() + 5)):
-            return self._verified(mapping, copied_digest, done.seconds)
+        return copied_digest, done.seconds
 
     def timed_out(self, last: str) -> str:
         return f"no result within {self.timeout:g}s" + (f"; last: {last}" if last else "")
@@ -72,15 +86,16 @@ class SkopeoCopier:
     def _verified(self, mapping: Mapping, copied_digest: str | None, seconds: float) -> Image:
         """`copied` only when the destination holds the source's digest (what skopeo read)."""
         expected = mapping.source.digest or copied_digest
-        digest, platforms = destination_details(self.client, mapping.destination)
-        if digest is not None and expected is not None and digest != expected:
-            error = f"the destination holds {digest}, the source {expected}"
+        held = destination_details(self.client, mapping.destination)
+        if held.digest is not None and expected is not None and held.digest != expected:
+            error = f"the destination holds {held.digest}, the source {expected}"
             return failed(mapping, Reason.DIGEST, error, seconds)
         # Unreadable afterwards: skopeo's own word (--preserve-digests) stands, and the next run
         # reads the platforms (an entry without them is checked again).
         return Image(
             str(mapping.source), str(mapping.destination), Status.COPIED,
-            digest=digest or expected, platforms=platforms, seconds=seconds,
+            digest=held.digest or expected, platforms=held.platforms, seconds=seconds,
+            content=held.content,
         )  # fmt: skip
 
     def backup(self, destination: Reference, old: str) -> tuple[str, str | None]:

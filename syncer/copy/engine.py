@@ -13,6 +13,7 @@ from threading import Semaphore
 from syncer import process
 from syncer.copy.check import Check, Checker
 from syncer.copy.copier import SkopeoCopier, failed
+from syncer.copy.subset import copy_subset
 from syncer.heartbeat import Heartbeat, quiet
 from syncer.imagelist.parse import Entry, Mapping
 from syncer.imagelist.reference import Reference
@@ -34,6 +35,7 @@ class ImageSync:
     heartbeat: Heartbeat = field(default_factory=quiet)
     log: Log = field(default=lambda _: None)
     copy_slots: Semaphore = field(default_factory=lambda: Semaphore(8))  # skopeo copies at once
+    quota_reserve: int = 0  # pulls a copy must leave at a registry that counts them
 
     def sync(self, mapping: Mapping) -> Image:
         """Check, then copy if needed, with what travels with it; `timeout` bounds the time
@@ -41,10 +43,12 @@ class ImageSync:
         if process.stopping():
             return failed(mapping, Reason.INTERRUPTED, "not started: syncer was stopped")
         started = time.monotonic()
-        check, platforms = self.checker.checked(mapping, started + self.timeout)
+        check, held = self.checker.checked(mapping, started + self.timeout)
         spent = time.monotonic() - started
         if check.in_place:
-            result = _skipped(mapping, spent, check, platforms=platforms)
+            result = _skipped(mapping, spent, check)._replace(
+                platforms=held.platforms, content=held.content
+            )
             # Pinned and immutable images promise no request at the source: their companions
             # came with the copy.
             return self._with_companions(mapping, result) if check.asked_source else result
@@ -66,11 +70,41 @@ class ImageSync:
         with self.copy_slots:
             if process.stopping():  # stopped while this image waited for a slot
                 return failed(mapping, Reason.INTERRUPTED, "not started: syncer was stopped")
-            return self._copy_guarded(mapping, check, drift, budget)
+            host = self._source_host(mapping)
+            ticket = self.copier.client.quota.reserve(
+                host, self._pull_cost(mapping), self.quota_reserve
+            )
+            if isinstance(ticket, str):
+                return _deferred(mapping, ticket)
+            try:
+                result = self._copy_guarded(mapping, check, drift, budget)
+            finally:
+                self.copier.client.quota.release(ticket)
+        if result.reason == Reason.RATE_LIMITED:  # it kept refusing: the rest of it waits
+            self.copier.client.quota.out_of_pulls(host)
+        return result
+
+    def _source_host(self, mapping: Mapping) -> str:
+        """Where skopeo reads the image: the host whose pull headers count."""
+        found = self.copier.client.serving(mapping.source)
+        return found[0].host if found else mapping.source.domain
+
+    def _pull_cost(self, mapping: Mapping) -> int:
+        """Manifest GETs a copy makes at the source, counted high: the index, each platform
+        (as the state or platforms= knows them, else two), and a signature to verify."""
+        wanted = self.checker.wanted(mapping)
+        known = self.checker.state.get(mapping.key)
+        offered = len(known.platforms) + len(known.left_out) if known else 0
+        platforms = len(wanted) if wanted else offered or 2
+        return 1 + platforms + (self.trust.rule_for(mapping.source) is not None)
 
     def _drift(self, mapping: Mapping, check: Check) -> str | None:
-        last = self.trust.last_digests.get(str(mapping.source))
-        if not drifted(last, check.destination, check.source):
+        """Upstream moved the tag: the destination still holds what syncer last wrote there,
+        and the source (its own digest, for a subset too) now has something else."""
+        known = self.checker.state.get(mapping.key)
+        last = (known.source_digest or known.digest) if known else None
+        written = known.digest if known else None
+        if not drifted(last, check.destination, check.source, written):
             return None
         self.log(f"{mapping.source}: drift: upstream moved the tag from {last} to {check.source}")
         return f"{last} -> {check.source}"
@@ -88,14 +122,21 @@ class ImageSync:
             # Read exactly what was verified, write it to the tag.
             source = Reference(mapping.source.domain, mapping.source.path, None, digest)
             entry = mapping.entry
-            pinned = Mapping(Entry.of(entry.line, entry.text, source), mapping.destination)
+            pinned = Mapping(
+                Entry.of(entry.line, entry.text, source, entry.platforms, entry.rename),
+                mapping.destination,
+            )
         suffix = ""
         if drift and self.trust.on_drift is DriftMode.BACKUP and check.destination:
             tag, problem = self.copier.backup(mapping.destination, check.destination)
             if problem:
                 return failed(mapping, Reason.OTHER, f"backup before drift: {problem}")
             suffix = f" (old kept as {tag})"
-        result = self.copier.copy(pinned, budget)
+        wanted = self.checker.wanted(mapping)
+        if wanted is None:
+            result = self.copier.copy(pinned, budget)
+        else:
+            result = copy_subset(self.copier, pinned, wanted, budget)
         return result._replace(
             source=str(mapping.source),
             verified=rule.label if rule is not None and result.status is Status.COPIED else None,
@@ -103,10 +144,13 @@ class ImageSync:
         )
 
     def _with_companions(self, mapping: Mapping, result: Image) -> Image:
-        if result.status is Status.FAILED:
+        if result.status in (Status.FAILED, Status.DEFERRED):
             return result
         with self.heartbeat.waiting(str(mapping.source), "mirroring its signatures and SBOMs"):
-            kinds, problem = self.trust.mirror_companions(mapping, self.timeout)
+            # A subset's index is syncer's own: the source index's companions describe
+            # another digest and stay upstream; its platforms' companions still apply.
+            own_index = result.source_digest is not None
+            kinds, problem = self.trust.mirror_companions(mapping, self.timeout, own_index)
         if problem:
             # A companion copy that a SIGTERM refused or stopped is an interruption, like the
             # image's own copy: the next run completes it.
@@ -115,14 +159,18 @@ class ImageSync:
         return result._replace(companions=kinds)
 
 
-def _skipped(
-    mapping: Mapping,
-    seconds: float,
-    check: Check,
-    platforms: tuple[str, ...] = (),
-    drift: str | None = None,
-) -> Image:
+def _deferred(mapping: Mapping, why: str) -> Image:
+    return Image(
+        str(mapping.source), str(mapping.destination), Status.DEFERRED,
+        reason=Reason.QUOTA, error=why,
+    )  # fmt: skip
+
+
+def _skipped(mapping: Mapping, seconds: float, check: Check, drift: str | None = None) -> Image:
+    subset = check.subset
     return Image(
         str(mapping.source), str(mapping.destination), Status.SKIPPED,
-        digest=check.destination, platforms=platforms, drift=drift, seconds=seconds,
+        digest=check.destination, drift=drift, seconds=seconds,
+        source_digest=subset.source_digest if subset else None,
+        left_out=subset.left_out if subset else (),
     )  # fmt: skip

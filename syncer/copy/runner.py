@@ -20,7 +20,7 @@ from syncer.copy.skopeo import SkopeoOptions
 from syncer.errors import UsageError
 from syncer.heartbeat import Heartbeat, quiet
 from syncer.imagelist.parse import Mapping
-from syncer.record.image import ImageResult
+from syncer.record.image import ImageResult, State
 from syncer.registry.client import RegistryClient
 from syncer.trust.companions import Companions
 from syncer.trust.guard import Trust
@@ -84,26 +84,32 @@ def image_sync(
     config: Config,
     client: RegistryClient,
     log: Log,
-    known_platforms: dict[str, tuple[str, ...]] | None = None,
+    state: State | None = None,
     heartbeat: Heartbeat | None = None,
-    last_digests: dict[str, str] | None = None,
+    details: Log | None = None,
 ) -> ImageSync:
-    """What one image needs, as the configuration says."""
+    """What one image needs, as the configuration says; `state` is what the last runs
+    recorded (the skip check and drift read it)."""
     options = SkopeoOptions.from_config(config)
     heartbeat = heartbeat or quiet()
     copy_slots = Semaphore(max(1, config.concurrency))  # skopeo processes at once
-    trust = make_trust(config, client, copy_slots, last_digests)
+    trust = make_trust(config, client, copy_slots)
     pattern = re.compile(config.immutable_tags) if config.immutable_tags else None
-    checker = Checker(client, pattern, trust.prefetch, known_platforms or {}, heartbeat)
-    copier = SkopeoCopier(options, client, config.timeout, heartbeat=heartbeat, log=log)
-    return ImageSync(checker, copier, trust, config.timeout, heartbeat, log, copy_slots)
+    checker = Checker(
+        client, pattern, trust.prefetch, state or {}, heartbeat, config.platforms or None
+    )
+    copier = SkopeoCopier(
+        options, client, config.timeout, heartbeat=heartbeat, log=log, details=details
+    )
+    return ImageSync(
+        checker, copier, trust, config.timeout, heartbeat, log, copy_slots, config.quota_reserve
+    )
 
 
 def make_trust(
     config: Config,
     client: RegistryClient,
     copy_slots: Semaphore,
-    last_digests: dict[str, str] | None = None,
 ) -> Trust:
     """Companions, verification rules and drift as the configuration says."""
     options = SkopeoOptions.from_config(config)
@@ -112,7 +118,6 @@ def make_trust(
         Companions(client, options, copy_slots) if config.signatures else None,
         load_rules(config.verify, config.root),
         config.on_drift,
-        dict(last_digests or {}),
     )
 
 
@@ -151,17 +156,17 @@ def run_sync(
     mappings: Sequence[Mapping],
     config: Config,
     log: Log,
-    known_platforms: dict[str, tuple[str, ...]] | None = None,
-    last_digests: dict[str, str] | None = None,
+    state: State | None = None,
     client: RegistryClient | None = None,
+    details: Log | None = None,
 ) -> list[ImageResult]:
     """Sync `mappings` as the configuration says, saying what is slow while it waits; with the
     run's client, or one of its own."""
     if client is None:
         with registries(config, log) as held:
-            return run_sync(mappings, config, log, known_platforms, last_digests, held.client)
+            return run_sync(mappings, config, log, state, held.client, details)
     with Heartbeat(log) as heartbeat:
-        syncing = image_sync(config, client, log, known_platforms, heartbeat, last_digests)
+        syncing = image_sync(config, client, log, state, heartbeat, details)
         return sync_images(
             mappings,
             syncing,

@@ -24,11 +24,14 @@ class Expansion:
     error: str | None = None
 
     def entries(self) -> list[Entry]:
-        name = self.selector.name
+        selector, name = self.selector, self.selector.name
         return [
-            Entry.of(self.selector.line, self.selector.text, Reference(name.domain, name.path, tag))
+            Entry.of(
+                selector.line, selector.text, Reference(name.domain, name.path, tag),
+                selector.platforms, selector.rename,
+            )
             for tag in self.tags
-        ]
+        ]  # fmt: skip
 
 
 def expand(
@@ -65,20 +68,24 @@ def selected_mappings(
     return map_destinations(entries, prefix, path)
 
 
+def selector_destination(selector: Selector, prefix: str, tags: str) -> str:
+    """Where a selector's tags land, `tags` standing for them (`*`, `<selected tags>`)."""
+    if selector.rename is not None:
+        return f"{prefix}/{selector.rename}:{tags}"
+    try:
+        name = Reference(selector.name.domain, selector.name.path, "latest")
+        return str(destination_for(name, prefix)).rpartition(":")[0] + f":{tags}"
+    except ValueError:
+        return prefix
+
+
 def failures(expansions: Sequence[Expansion], prefix: str) -> list[ImageResult]:
     """A selector that cannot be expanded fails as a row of its own, named by its line."""
     out = []
     for x in expansions:
         if x.error is None:
             continue
-        try:
-            where = str(
-                destination_for(
-                    Reference(x.selector.name.domain, x.selector.name.path, "*"), prefix
-                )
-            )
-        except ValueError:
-            where = prefix
+        where = selector_destination(x.selector, prefix, "*")
         out.append(
             ImageResult(
                 x.selector.key,

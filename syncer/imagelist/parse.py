@@ -7,7 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from syncer.imagelist.options import parse_options
 from syncer.imagelist.reference import (
+    NAME_TOTAL_LENGTH_MAX,
     InvalidReference,
     Reference,
     destination_under,
@@ -15,7 +17,7 @@ from syncer.imagelist.reference import (
     parse_normalized,
     validate_destination_prefix,
 )
-from syncer.imagelist.selectors import Selector, parse_selector
+from syncer.imagelist.selectors import Selector, selector_of
 
 # Longer than any valid reference can be (255 path + host + tag + digest); longer lines are
 # reported without being parsed or echoed in full.
@@ -41,11 +43,20 @@ class Entry(NamedTuple):  # NamedTuples: built once a line of lists that run to 
     text: str
     source: Reference  # normalized, with the default tag applied
     key: str  # identity of the image: two lines with the same key are the same image
+    platforms: tuple[str, ...] | None = None  # platforms=: only these (None: the config's)
+    rename: str | None = None  # as=PATH[:TAG]: its name under the destination prefix
 
     @classmethod
-    def of(cls, line: int, text: str, source: Reference) -> Entry:
+    def of(
+        cls,
+        line: int,
+        text: str,
+        source: Reference,
+        platforms: tuple[str, ...] | None = None,
+        rename: str | None = None,
+    ) -> Entry:
         key = str(source)
-        return cls(line, text, source, text if text == key else key)  # one string, not two
+        return cls(line, text, source, text if text == key else key, platforms, rename)
 
 
 @dataclass(frozen=True)
@@ -139,20 +150,18 @@ def parse_list(text: str, path: str, known: ImageList | None = None) -> ImageLis
         line = _strip_comment(raw)
         if not line:
             continue
-        if _is_selector(line):
-            try:
-                selector = parse_selector(number, line)
-            except InvalidReference as exc:
-                errors.append(Problem(path, number, str(exc)))
-                continue
-            seen = first_selector.setdefault(selector.key, selector)
-            if seen is selector:
-                selectors.append(selector)
-            else:
-                duplicates.append(Problem(path, number, f"the same selector as line {seen.line}"))
-            continue
         try:
-            entry = _entry(number, line, known_lines)
+            parsed = _with_options(number, line) if _has_options(line) else None
+            if isinstance(parsed, Selector):
+                seen = first_selector.setdefault(parsed.key, parsed)
+                if seen is parsed:
+                    selectors.append(parsed)
+                else:
+                    duplicates.append(
+                        Problem(path, number, f"the same selector as line {seen.line}")
+                    )
+                continue
+            entry = parsed or _entry(number, line, known_lines)
         except InvalidReference as exc:
             errors.append(Problem(path, number, str(exc)))
             continue
@@ -168,7 +177,16 @@ def parse_list(text: str, path: str, known: ImageList | None = None) -> ImageLis
     return ImageList(path, tuple(entries), tuple(errors), tuple(duplicates), tuple(selectors))
 
 
-def _is_selector(line: str) -> bool:
+def _with_options(number: int, line: str) -> Entry | Selector:
+    """A line with options: a tag selector (tags=) or one image with platforms= / as=."""
+    name_text, *words = line.split()
+    options = parse_options(words)
+    if options.selects:
+        return selector_of(number, line, name_text, options)
+    return Entry.of(number, line, parse_line(name_text), options.platforms, options.rename)
+
+
+def _has_options(line: str) -> bool:
     """A line with options after the name (`NAME tags=...`); other lines with spaces, options
     or URLs stay errors of their own kind."""
     return (
@@ -183,13 +201,62 @@ def _is_selector(line: str) -> bool:
 def map_destinations(
     entries: Iterable[Entry], prefix: str, path: str
 ) -> tuple[list[Mapping], list[Problem]]:
-    """Each entry's destination under `prefix`; entries that cannot be mirrored are Problems."""
+    """Each entry's destination under `prefix`; entries that cannot be mirrored, or that would
+    land where an earlier line's image does, are Problems."""
     mappings: list[Mapping] = []
     problems: list[Problem] = []
     host, _, prefix_path = validate_destination_prefix(prefix).partition("/")
+    landed: dict[str, Entry] = {}
     for entry in entries:
         try:
-            mappings.append(Mapping(entry, destination_under(entry.source, host, prefix_path)))
+            destination = (
+                renamed_under(entry.source, entry.rename, host, prefix_path)
+                if entry.rename
+                else destination_under(entry.source, host, prefix_path)
+            )
         except InvalidReference as exc:
             problems.append(Problem(path, entry.line, str(exc)))
-    return mappings, problems
+            continue
+        if entry.rename is not None:  # only a chosen name can meet another line's
+            earlier = landed.setdefault(str(destination), entry)
+            if earlier is not entry:
+                problems.append(Problem(path, entry.line, _collision(entry, earlier, destination)))
+                continue
+        mappings.append(Mapping(entry, destination))
+    return mappings, _with_scoped_collisions(mappings, landed, problems, path)
+
+
+def _collision(entry: Entry, earlier: Entry, destination: Reference) -> str:
+    return f"{entry.key} would land on {destination}, as line {earlier.line} ({earlier.key}) does"
+
+
+def _with_scoped_collisions(
+    mappings: list[Mapping], renamed: dict[str, Entry], problems: list[Problem], path: str
+) -> list[Problem]:
+    """A line without `as=` whose scoped name another line chose with `as=`: both name the
+    same destination; the later line of the two is the problem."""
+    if not renamed:
+        return problems
+    for mapping in list(mappings):
+        other = renamed.get(str(mapping.destination))
+        if other is None or other is mapping.entry:
+            continue
+        later, earlier = (
+            (mapping.entry, other) if mapping.entry.line > other.line else (other, mapping.entry)
+        )
+        problems.append(Problem(path, later.line, _collision(later, earlier, mapping.destination)))
+        mappings[:] = [m for m in mappings if m.entry is not later]
+    return problems
+
+
+def renamed_under(source: Reference, rename: str, host: str, prefix_path: str) -> Reference:
+    """`as=PATH[:TAG]`: PREFIX/PATH, with the source's tag unless one is given."""
+    name, _, tag = rename.partition(":")
+    path = f"{prefix_path}/{name}" if prefix_path else name
+    if len(path) > NAME_TOTAL_LENGTH_MAX:
+        raise InvalidReference(
+            f"{source}: destination path {path!r} is {len(path)} characters, "
+            f"over the registry limit of {NAME_TOTAL_LENGTH_MAX}"
+        )
+    source = source.with_default_tag()
+    return Reference(host, path, tag or source.tag, None if tag else source.digest)

@@ -1,12 +1,14 @@
 """Tag selectors: a list line that names a set of tags instead of one. Pure.
 
-    NAME  tags=semver:RANGE [latest=N]
-    NAME  tags=regex:PATTERN [latest=N]
+    NAME  tags=semver:RANGE [latest=N] [exclude=REGEX]
+    NAME  tags=regex:PATTERN [latest=N] [exclude=REGEX]
 
 NAME has no tag or digest. `semver:` selects the tags that read as versions inside RANGE
 (`syncer.imagelist.semver`); `regex:` the tags the Python regular expression matches whole. Selected tags
 are in version order where every one reads as a version (always so for `semver:`), else in the
-registry's order; `latest=N` keeps the last N of that order: the N highest versions.
+registry's order; `exclude=` drops the tags its regular expression finds (searched, as grep
+does: `-(debug|alpine)$`) before `latest=N` keeps the last N of that order. A selector line may
+also carry `platforms=` and `as=PATH` (see options.py), applied to each tag it selects.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from syncer.imagelist.options import Options, parse_options
 from syncer.imagelist.reference import InvalidReference, Reference, parse_normalized
 from syncer.imagelist.semver import Range, RangeError, parse_range, parse_version
 
 KINDS = ("semver", "regex")
-OPTIONS = ("tags", "latest")
 
 
 @dataclass(frozen=True)
@@ -29,12 +31,24 @@ class Selector:
     kind: str  # semver | regex
     pattern: str
     latest: int | None = None
+    exclude: str | None = None
+    platforms: tuple[str, ...] | None = None
+    rename: str | None = None  # as=PATH: each selected tag lands at PREFIX/PATH:TAG
 
     @property
     def key(self) -> str:
-        """Identity: the same repository and options are the same selector however spaced."""
-        latest = f" latest={self.latest}" if self.latest is not None else ""
-        return f"{self.name.name} tags={self.kind}:{self.pattern}{latest}"
+        """Identity: the same repository and options are the same selector however spaced
+        (a selector without the newer options keeps the key it always had)."""
+        parts = [f"{self.name.name} tags={self.kind}:{self.pattern}"]
+        if self.latest is not None:
+            parts.append(f"latest={self.latest}")
+        if self.exclude is not None:
+            parts.append(f"exclude={self.exclude}")
+        if self.platforms is not None:
+            parts.append(f"platforms={','.join(self.platforms)}")
+        if self.rename is not None:
+            parts.append(f"as={self.rename}")
+        return " ".join(parts)
 
     def select(self, tags: list[str]) -> list[str]:
         """The tags this selector takes from a repository's tags (in the registry's order)."""
@@ -44,6 +58,9 @@ class Selector:
         else:
             regex = re.compile(self.pattern)
             chosen = [t for t in tags if regex.fullmatch(t)]
+        if self.exclude is not None:
+            dropped = re.compile(self.exclude)
+            chosen = [t for t in chosen if not dropped.search(t)]
         chosen = _by_version(chosen)
         return chosen if self.latest is None else chosen[-self.latest :]
 
@@ -63,27 +80,22 @@ def _range(text: str) -> Range:
 def parse_selector(line: int, text: str) -> Selector:
     """A selector line, or InvalidReference saying what is wrong with it."""
     name_text, *words = text.split()
+    return selector_of(line, text, name_text, parse_options(words))
+
+
+def selector_of(line: int, text: str, name_text: str, options: Options) -> Selector:
+    """The selector a line's name and options make, or InvalidReference."""
+    if options.tags is None:
+        raise InvalidReference("a selector line needs tags=semver:RANGE or tags=regex:PATTERN")
     try:
         name = parse_normalized(name_text)
     except InvalidReference as exc:
         raise InvalidReference(f"{name_text!r} is not a repository name: {exc}") from None
     if name.tag is not None or name.digest is not None or "@" in name_text:
         raise InvalidReference(f"{name_text!r}: a tag selector takes a name without tag or digest")
-    options: dict[str, str] = {}
-    for word in words:
-        key, eq, value = word.partition("=")
-        if not eq or key not in OPTIONS:
-            raise InvalidReference(
-                f"{word!r}: unknown option (a selector line is NAME tags=semver:RANGE|regex:PATTERN [latest=N])"
-            )
-        if key in options:
-            raise InvalidReference(f"{key}= is given twice")
-        options[key] = value
-    if "tags" not in options:
-        raise InvalidReference("a selector line needs tags=semver:RANGE or tags=regex:PATTERN")
-    kind, colon, pattern = options["tags"].partition(":")
+    kind, colon, pattern = options.tags.partition(":")
     if not colon or kind not in KINDS or not pattern:
-        raise InvalidReference(f"tags={options['tags']!r}: expected semver:RANGE or regex:PATTERN")
+        raise InvalidReference(f"tags={options.tags!r}: expected semver:RANGE or regex:PATTERN")
     try:
         parse_range(pattern) if kind == "semver" else re.compile(pattern)
     except RangeError as exc:
@@ -91,8 +103,21 @@ def parse_selector(line: int, text: str) -> Selector:
     except re.error as exc:
         raise InvalidReference(f"tags=regex: not a valid regular expression: {exc}") from None
     latest = None
-    if "latest" in options:
-        if not options["latest"].isdigit() or int(options["latest"]) < 1:
-            raise InvalidReference(f"latest={options['latest']!r}: expected a whole number >= 1")
-        latest = int(options["latest"])
-    return Selector(line, text, Reference(name.domain, name.path), kind, pattern, latest)
+    if options.latest is not None:
+        if not options.latest.isdigit() or int(options.latest) < 1:
+            raise InvalidReference(f"latest={options.latest!r}: expected a whole number >= 1")
+        latest = int(options.latest)
+    if options.exclude is not None:
+        if not options.exclude:
+            raise InvalidReference("exclude=: give a regular expression, e.g. exclude=-debug$")
+        try:
+            re.compile(options.exclude)
+        except re.error as exc:
+            raise InvalidReference(f"exclude=: not a valid regular expression: {exc}") from None
+    if options.rename is not None and ":" in options.rename:
+        raise InvalidReference(f"as={options.rename!r}: a selector's as= takes a path without a "
+                               "tag (each selected tag keeps its own)")  # fmt: skip
+    return Selector(
+        line, text, Reference(name.domain, name.path), kind, pattern, latest,
+        options.exclude, options.platforms, options.rename,
+    )  # fmt: skip

@@ -16,11 +16,10 @@ import typing
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from syncer.record.image import Copied, Image, Mark, Reason, Status
+from syncer.record.image import Copied, Image, Mark, Status
 
 KEY = "source"  # the state's key: version 3 leaves it out of the entry
-RECORDED_STATUSES = (Status.COPIED.value, Status.FAILED.value)  # what mapping.json may say
-REASONS = frozenset(r.value for r in Reason)
+RECORDED_STATUSES = (Status.COPIED.value, Status.FAILED.value, Status.DEFERRED.value)
 DIGEST_PATTERN = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$")
 
 
@@ -31,7 +30,7 @@ class Kind(enum.Enum):
     TEXTS = "a list of strings"
     FLAG = "true or false"
     STATUS = "a status"
-    REASON = "a reason or null"
+    CHOICE = "one of an enum's words, or null"
     HISTORY = "a digest history"
     NUMBER = "a number"
 
@@ -43,7 +42,6 @@ _BY_TYPE: dict[object, Kind] = {
     tuple[str, ...] | None: Kind.TEXTS,
     bool: Kind.FLAG,
     Status: Kind.STATUS,
-    Reason | None: Kind.REASON,
     tuple[Copied, ...]: Kind.HISTORY,
     float: Kind.NUMBER,
 }
@@ -57,6 +55,11 @@ class Field(NamedTuple):
     in_state: bool
     in_results: bool
     required: bool  # no default: every entry has it
+    choices: type[enum.Enum] | None = None  # a CHOICE's enum
+
+    @property
+    def words(self) -> frozenset[str]:
+        return frozenset(str(c.value) for c in self.choices) if self.choices else frozenset()
 
 
 def _field(position: int, name: str, hint: Any) -> Field:
@@ -64,7 +67,8 @@ def _field(position: int, name: str, hint: Any) -> Field:
     if typing.get_origin(hint) is typing.Annotated:
         hint, *rest = typing.get_args(hint)
         marks = tuple(rest)
-    kind = Kind.DIGEST if Mark.DIGEST in marks else _BY_TYPE[hint]
+    choices = _optional_enum(hint)
+    kind = Kind.DIGEST if Mark.DIGEST in marks else Kind.CHOICE if choices else _BY_TYPE[hint]
     defaults = Image._field_defaults
     return Field(
         name,
@@ -74,7 +78,17 @@ def _field(position: int, name: str, hint: Any) -> Field:
         in_state=Mark.RESULTS_ONLY not in marks,
         in_results=Mark.STATE_ONLY not in marks,
         required=name not in defaults,
+        choices=choices,
     )
+
+
+def _optional_enum(hint: Any) -> type[enum.Enum] | None:
+    """`SomeEnum | None` -> SomeEnum (a field holding one of its words, or nothing)."""
+    args = typing.get_args(hint)
+    if len(args) != 2 or type(None) not in args:
+        return None
+    other = next(a for a in args if a is not type(None))
+    return other if isinstance(other, type) and issubclass(other, enum.Enum) else None
 
 
 _HINTS = typing.get_type_hints(Image, include_extras=True)
@@ -99,7 +113,7 @@ def _problem(field: Field, value: object) -> str | None:
     if kind is Kind.TEXT and not isinstance(value, str):
         return f"{name}: expected a string, got {value!r}"
     if kind is Kind.STATUS and value not in RECORDED_STATUSES:
-        return f"{name}: expected 'copied' or 'failed', got {value!r}"
+        return f"{name}: expected 'copied', 'failed' or 'deferred', got {value!r}"
     if kind is Kind.DIGEST and value is not None and not _digest(value):
         return f"{name}: expected a digest like 'sha256:<hex>', got {value!r}"
     if kind is Kind.TEXTS and not _strings(value):
@@ -110,11 +124,11 @@ def _problem(field: Field, value: object) -> str | None:
         return f"{name}: expected a list of {{digest, at, commit}}"
     if kind is Kind.FLAG and not isinstance(value, bool):
         return f"{name}: expected true or false, got {value!r}"
-    if kind in (Kind.OPTIONAL_TEXT, Kind.REASON) and value is not None:
+    if kind in (Kind.OPTIONAL_TEXT, Kind.CHOICE) and value is not None:
         if not isinstance(value, str):
             return f"{name}: expected a string or null, got {value!r}"
-        if kind is Kind.REASON and value not in REASONS:
-            known = ", ".join(repr(r) for r in sorted(REASONS))
+        if kind is Kind.CHOICE and value not in field.words:
+            known = ", ".join(repr(word) for word in sorted(field.words))
             return f"{name}: expected one of {known} or null, got {value!r}"
     return None
 
@@ -158,10 +172,17 @@ _FAST: dict[Kind, Callable[[object], bool]] = {
     Kind.TEXTS: _texts_ok,
     Kind.FLAG: lambda v: type(v) is bool,
     Kind.STATUS: lambda v: type(v) is str and v in RECORDED_STATUSES,
-    Kind.REASON: lambda v: v is None or (type(v) is str and v in REASONS),
     Kind.HISTORY: lambda v: type(v) is list and all(type(h) is Copied for h in v),
 }
-_FAST_BY_NAME = {f.name: _FAST[f.kind] for f in STATE_FIELDS}
+
+
+def _choice_ok(words: frozenset[str]) -> Callable[[object], bool]:
+    return lambda v: v is None or (type(v) is str and v in words)
+
+
+_FAST_BY_NAME = {
+    f.name: _choice_ok(f.words) if f.kind is Kind.CHOICE else _FAST[f.kind] for f in STATE_FIELDS
+}
 _REQUIRED = tuple(f.name for f in STATE_FIELDS if f.required and f.name != KEY)
 
 
@@ -177,13 +198,15 @@ def entry_valid(value: dict[str, Any]) -> bool:
 
 
 # Decoding and encoding ---------------------------------------------------------------------
-ENUMS: dict[Kind, Callable[[str], object]] = {Kind.STATUS: Status, Kind.REASON: Reason}
-_STATUSES = {s.value: s for s in Status}
-_REASONS = {r.value: r for r in Reason}
+def _enum_of(field: Field) -> type[enum.Enum] | None:
+    return Status if field.kind is Kind.STATUS else field.choices
+
+
+# By field: each word of its enum and the member it stands for.
 DECODED_ENUMS = {
-    f.name: _STATUSES if f.kind is Kind.STATUS else _REASONS
+    f.name: {str(m.value): m for m in members}
     for f in STATE_FIELDS
-    if f.kind in ENUMS
+    if (members := _enum_of(f)) is not None
 }
 # Lists of strings, with what an empty one reads as (a field left out: its default).
 LIST_FIELDS = tuple((f.name, f.default) for f in STATE_FIELDS if f.kind is Kind.TEXTS)
@@ -221,7 +244,7 @@ _ENCODE: dict[Kind, Callable[[Any], str | None]] = {
     Kind.STATUS: _text,
     Kind.OPTIONAL_TEXT: _optional,
     Kind.DIGEST: _optional,
-    Kind.REASON: _optional,
+    Kind.CHOICE: _optional,
     Kind.TEXTS: _texts,
     Kind.HISTORY: _history,
     Kind.FLAG: lambda value: "true" if value else None,
@@ -253,8 +276,9 @@ def result_from_json(item: dict[str, Any]) -> Image:
     values: dict[str, Any] = {}
     for name, value in item.items():
         field = by_name[name]
-        if field.kind in ENUMS and value is not None:
-            value = ENUMS[field.kind](value)
+        members = _enum_of(field)
+        if members is not None and value is not None:
+            value = members(value)
         elif field.kind is Kind.TEXTS and value is not None:
             value = tuple(value)
         values[name] = value

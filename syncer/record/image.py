@@ -17,6 +17,7 @@ class Status(str, enum.Enum):
     COPIED = "copied"
     SKIPPED = "skipped"  # already identical at the destination (a result; the state says copied)
     FAILED = "failed"
+    DEFERRED = "deferred"  # not started, to spend a pull quota on purpose: a later run copies it
 
     def __str__(self) -> str:  # its word, in f-strings too (Python 3.11 formats a member's name)
         return self.value
@@ -37,7 +38,19 @@ class Reason(str, enum.Enum):
     UNVERIFIED = "unverified"  # a `verify` rule matched and no signature verified
     COMPANIONS = "companions"  # in place, but a signature or SBOM could not be copied
     SELECTOR = "selector"  # a tag selector that selects nothing or cannot list its tags
+    PLATFORMS = "platforms"  # platforms= names none of the source's platforms
+    QUOTA = "quota"  # deferred: the copy would spend pulls the registry's quota does not have
     OTHER = "other"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Content(str, enum.Enum):
+    """What a manifest holds other than a container image (from its config's media type)."""
+
+    CHART = "chart"  # a Helm chart (application/vnd.cncf.helm.config.v1+json)
+    ARTIFACT = "artifact"  # any other OCI artifact
 
     def __str__(self) -> str:
         return self.value
@@ -66,7 +79,7 @@ class Image(NamedTuple):
 
     source: str  # normalized, with its tag; the state's key
     destination: str
-    status: Status  # the state holds copied or failed; a result may be skipped
+    status: Status  # the state holds copied, failed or deferred; a result may be skipped
     seconds: Annotated[float, Mark.RESULTS_ONLY] = 0.0  # how long this run spent on it
     digest: Annotated[str | None, Mark.DIGEST] = None  # the index digest at the destination
     platforms: tuple[str, ...] = ()
@@ -79,6 +92,18 @@ class Image(NamedTuple):
     verified: str | None = None  # the key (or signer) its signature was verified with
     drift: str | None = None  # upstream moved the tag: "OLD -> NEW (kept|updated|backed up...)"
     selected_by: str | None = None  # the tag selector line that chose it (its key)
+    # A platform subset (platforms=): the mirror's index is syncer's own, listing only those;
+    # the source's index digest is kept beside it (drift and the skip check compare it).
+    source_digest: Annotated[str | None, Mark.DIGEST] = None
+    left_out: tuple[str, ...] = ()  # the source's platforms the subset leaves out
+    content: Content | None = None  # None: a container image
+    # No longer in the list: kept in the record (the registry still holds it), and with
+    # `prune_after` deleted from the registry after the grace period, then marked pruned.
+    removed_at: Annotated[str | None, Mark.STATE_ONLY] = None  # UTC, ISO 8601
+    removed_commit: Annotated[str | None, Mark.STATE_ONLY] = None  # the list's revision then
+    pruned_at: Annotated[str | None, Mark.STATE_ONLY] = None
+    pruned_commit: Annotated[str | None, Mark.STATE_ONLY] = None
+    prune_note: Annotated[str | None, Mark.STATE_ONLY] = None  # why it was not (yet) deleted
 
     @property
     def failed(self) -> bool:
@@ -88,12 +113,14 @@ class Image(NamedTuple):
     def complete(self) -> bool:
         """Known to be mirrored with everything the report shows (an interrupted read after a
         copy leaves the platforms out: the next run fills them in)."""
-        return self.status == Status.COPIED and self.digest is not None and bool(self.platforms)
+        known = bool(self.platforms) or self.content is not None  # an artifact has none
+        held = self.digest is not None and self.pruned_at is None
+        return self.status == Status.COPIED and held and known
 
     def describe(self) -> str:
         """This run's outcome in a few words, for the job log."""
-        if self.status is Status.FAILED:
-            return f"failed ({self.reason}): {self.error or 'no error message'}"
+        if self.status in (Status.FAILED, Status.DEFERRED):
+            return f"{self.status} ({self.reason}): {self.error or 'no error message'}"
         return f"{self.status.value} in {self.seconds:.1f}s"
 
 

@@ -2,180 +2,29 @@
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple, overload
 
 from syncer.errors import SyncerError
 from syncer.imagelist.parse import Mapping
-from syncer.imagelist.reference import Reference
-from syncer.record.image import ImageResult, ImageState, Reason, State, Status
-from syncer.trust.naming import summary
+from syncer.record.image import Content, ImageResult, Reason, State, Status
+from syncer.record.rows import Row, Rows, cell, gone, rows, shared_cells, table_line
 
 TEMPLATE = "MAPPING.md.j2"
 
 
-class Row(NamedTuple):  # a NamedTuple: built once an image, far cheaper than a frozen dataclass
-    source: str
-    target: Reference | str  # where it is mirrored (made a string when shown: see destination)
-    platforms: tuple[str, ...]
-    digest: str | None
-    commit: str | None
-    status: str
-    trust: str = ""  # "signed, SBOM, 2 attestations; verified"
-    drift: str | None = None
-    selected_by: str | None = None  # the tag selector line that chose it
-    copied_at: str | None = None  # UTC date its current digest was first recorded
-
-    @property
-    def destination(self) -> str:
-        return str(self.target)
-
-    @property
-    def registry(self) -> str:
-        return self.source.partition("/")[0]
-
-    @property
-    def copied(self) -> str:
-        """`2026-11-28 (c0ffee1234)`: when, and the list's commit that copied it."""
-        parts = [self.copied_at[:10]] if self.copied_at else []
-        if self.commit:
-            parts.append(f"({self.commit[:10]})" if parts else self.commit[:10])
-        return " ".join(parts)
-
-
-def cell(value: object) -> str:
-    """Text from outside (error messages, ...) made inert inside a markdown table cell."""
-    text = " ".join(str(value).split())
-    text = html.escape(text, quote=False)
-    for char in "\\|`*_[]#!":
-        text = text.replace(char, "\\" + char)
-    return text
-
-
-def _shared_cells() -> Callable[[object], str]:
-    """`cell`, computed once a distinct value: most cells of a large report repeat (the same
-    platforms, date and status), and escaping each of them again was much of its time."""
-    done: dict[object, str] = {}
-
-    def shared(value: object) -> str:
-        try:
-            return done[value]
-        except KeyError:
-            text = done[value] = cell(value)
-            return text
-        except TypeError:  # unhashable: a custom template's own value
-            return cell(value)
-
-    return shared
-
-
-SHORT_ERROR = 72  # characters of the error in a table row; the state keeps all of it
-
-
-def short(text: str, limit: int = SHORT_ERROR) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
-
-
-def _status(known: ImageState | None) -> str:
-    if known is None or (not known.failed and known.digest is None):
-        return "pending"  # never "mirrored" without a digest the registry was seen to hold
-    if known.failed:
-        return f"FAILED ({known.reason}): {short(known.error or '')}".rstrip(": ")
-    if known.unselected:
-        return "mirrored; no longer selected"
-    if known.drift:
-        return f"mirrored; drift: {_short_digests(known.drift).replace(' -> ', ' → ')}"
-    return "mirrored"
-
-
-def _short_digests(text: str) -> str:
-    """`sha256:<64 hex>` shortened to `sha256:<12 hex>…` inside a sentence."""
-    return re.sub(r"(sha256:[0-9a-f]{12})[0-9a-f]{52}", r"\1…", text)
-
-
-def _trust(known: ImageState) -> str:
-    parts = [summary(known.companions)] if known.companions else []
-    if known.verified:
-        parts.append("verified")
-    return "; ".join(p for p in parts if p)
-
-
-def _row(source: str, destination: Reference | str, known: ImageState | None) -> Row:
-    if known is None:
-        return Row(source, destination, (), None, None, "pending")
-    return Row(
-        source,
-        destination,
-        known.platforms,
-        known.digest,
-        known.commit,
-        _status(known),
-        _trust(known) if known.companions or known.verified else "",
-        known.drift,
-        known.selected_by,
-        known.history[-1].at if known.history else None,
-    )
-
-
-class Rows(Sequence[Row]):
-    """Rows made when asked, in the order of `keys`: a 100,000-image report never holds all
-    its rows at once (they were a tenth of its memory)."""
-
-    def __init__(self, keys: list[str], make: Callable[[str], Row]) -> None:
-        self.keys, self.make = keys, make
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    @overload
-    def __getitem__(self, index: int) -> Row: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Rows: ...
-
-    def __getitem__(self, index: int | slice) -> Row | Rows:
-        if isinstance(index, slice):
-            return Rows(self.keys[index], self.make)
-        return self.make(self.keys[index])
-
-    def __iter__(self) -> Iterator[Row]:
-        return map(self.make, self.keys)
-
-
-def rows(mappings: Sequence[Mapping], state: State, selected: Iterable[str] = ()) -> Rows:
-    """One row an image of the list, and one an image a tag selector chose (from the state),
-    sorted by source."""
-    where: dict[str, Reference | str] = {m.key: m.destination for m in mappings}
-    for key in selected:
-        if key not in where and key in state:
-            where[key] = state[key].destination
-    get = state.get
-    return Rows(sorted(where), lambda key: _row(key, where[key], get(key)))
-
-
-def table_line(row: Row, escape: Callable[[object], str] = cell) -> str:
-    """One image's line in the built-in template's tables."""
-    by = f" (by `{row.selected_by}`)" if row.selected_by else ""
-    digest = f"`{row.digest[:19]}…`" if row.digest else ""
-    return (
-        f"| `{row.source}`{by} | `{row.destination}` | {escape(', '.join(row.platforms))} | "
-        f"{digest} | {escape(row.copied)} | {escape(row.trust)} | {escape(row.status)} |"
-    )
-
-
 def _summary(keys: Iterable[str], state: State) -> str:
-    """`N images: N mirrored, N failed[, N pending, N drifted, N unverified].`"""
-    total = ok = failed = drifted = unverified = 0
+    """`N images: N mirrored, N failed[, N pending, N deferred, N drifted, N unverified].`"""
+    total = ok = failed = deferred = drifted = unverified = 0
     for key in keys:
         known = state.get(key)
         total += 1
         if known is None:
             continue  # pending
         drifted += known.drift is not None
+        if known.status == Status.DEFERRED:
+            deferred += 1
+            continue
         if not known.failed and known.digest is None:
             continue  # pending, as _status says
         if known.failed:
@@ -183,9 +32,10 @@ def _summary(keys: Iterable[str], state: State) -> str:
             unverified += known.reason == Reason.UNVERIFIED
         else:
             ok += 1
-    pending = total - ok - failed
+    pending = total - ok - failed - deferred
     text = f"{total} images: {ok} mirrored, {failed} failed"
     extra = [f"{pending} pending"] if pending else []
+    extra += [f"{deferred} deferred"] if deferred else []
     extra += [f"{drifted} drifted"] if drifted else []
     extra += [f"{unverified} unverified"] if unverified else []
     return text + "".join(f", {e}" for e in extra) + "."
@@ -205,6 +55,38 @@ class TableLines:
         return "\n".join(self)
 
 
+def _context(
+    mappings: Sequence[Mapping],
+    state: State,
+    escape: Callable[[object], str],
+    selected: Iterable[str],
+    prune_after: int | None,
+) -> dict[str, object]:
+    """What the template gets besides the names of things: rows, groups, sections."""
+    table = rows(mappings, state, selected)
+    by_registry: dict[str, list[str]] = {}
+    for key in table.keys:
+        by_registry.setdefault(key.partition("/")[0], []).append(key)
+    groups = {registry: Rows(keys, table.make) for registry, keys in by_registry.items()}
+    charts = [k for k in table.keys if (s := state.get(k)) and s.content is Content.CHART]
+    renamed = sorted(m.key for m in mappings if m.entry.rename is not None)
+    images = (k for k in table.keys if (s := state.get(k)) is None or s.content is None)
+    first_image = next(images, None)
+    removed, pruned = gone(state, prune_after)
+    return {
+        "rows": table,
+        "groups": sorted(groups.items()),
+        "tables": {registry: TableLines(group, escape) for registry, group in groups.items()},
+        "summary": _summary(table.keys, state),
+        "example": str(table.make(first_image).destination) if first_image else None,
+        "charts": Rows(charts, table.make),
+        "renamed": Rows(renamed, table.make),
+        "removed": removed,
+        "pruned": pruned,
+        "prune_after": prune_after,
+    }
+
+
 def report_pieces(
     mappings: Sequence[Mapping],
     state: State,
@@ -214,6 +96,7 @@ def report_pieces(
     state_file: str,
     template: Path | None = None,
     selected: Iterable[str] = (),
+    prune_after: int | None = None,
 ) -> Iterator[str]:
     """The report, a piece at a time (written or compared as it is made)."""
     import jinja2  # only commands that render pay for the import
@@ -232,22 +115,12 @@ def report_pieces(
         trim_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    escape = env.filters["cell"] = _shared_cells()
-    table = rows(mappings, state, selected)
-    by_registry: dict[str, list[str]] = {}
-    for key in table.keys:
-        by_registry.setdefault(key.partition("/")[0], []).append(key)
-    groups = {registry: Rows(keys, table.make) for registry, keys in by_registry.items()}
+    escape = env.filters["cell"] = shared_cells()
+    context = _context(mappings, state, escape, selected, prune_after)
+    context["example"] = context["example"] or f"{prefix}/IMAGE:TAG"
     try:
         yield from env.get_template(template.name if template else TEMPLATE).generate(
-            rows=table,
-            groups=sorted(groups.items()),
-            tables={registry: TableLines(group, escape) for registry, group in groups.items()},
-            summary=_summary(table.keys, state),
-            prefix=prefix,
-            example=table[0].destination if table else f"{prefix}/IMAGE:TAG",
-            list_file=list_file,
-            state_file=state_file,
+            prefix=prefix, list_file=list_file, state_file=state_file, **context
         )
     except jinja2.TemplateError as exc:
         if template is None:
@@ -258,7 +131,10 @@ def report_pieces(
 
 def results_summary(results: Sequence[ImageResult], job_url: str | None = None) -> str:
     """A few markdown lines for a CI job's summary page: counts and what failed."""
-    counts = ", ".join(f"{sum(r.status is s for r in results)} {s.value}" for s in Status)
+    counted = {s: sum(r.status is s for r in results) for s in Status}
+    counts = ", ".join(
+        f"{n} {s.value}" for s, n in counted.items() if n or s is not Status.DEFERRED
+    )
     lines = ["### syncer", "", f"{len(results)} images: {counts}."]
     failed = [r for r in results if r.status is Status.FAILED]
     if failed:

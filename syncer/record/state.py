@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 from syncer.record.image import Copied, ImageResult, ImageState, State, Status
 
@@ -15,10 +16,10 @@ from syncer.record.image import Copied, ImageResult, ImageState, State, Status
 def _updated(
     before: ImageState | None, result: ImageResult, commit: str | None, when: str
 ) -> ImageState:
-    if result.status is Status.FAILED:
-        base = before or ImageState(result.source, result.destination, Status.FAILED)
+    if result.status in (Status.FAILED, Status.DEFERRED):
+        base = before or ImageState(result.source, result.destination, result.status)
         return base._replace(
-            status=Status.FAILED,
+            status=result.status,
             reason=result.reason,
             error=result.error,
             drift=result.drift,
@@ -45,6 +46,10 @@ def _updated(
         drift=result.drift,
         history=history,
         selected_by=result.selected_by or (before.selected_by if before else None),
+        # What this run found at the source decides: a subset, or the source's own index.
+        source_digest=result.source_digest,
+        left_out=result.left_out,
+        content=result.content or (before.content if before else None),
     )
 
 
@@ -86,13 +91,54 @@ def selected_keys(
     return sorted(chosen)
 
 
-def merge(state: State, updates: State, keep: Iterable[str]) -> State:
-    """`state` with `updates` on top, limited to the images in `keep` (the current list).
-    Built in one pass: the state of a long list is not copied twice."""
+class Removal(NamedTuple):
+    """When and at which revision of the list an image left it."""
+
+    at: str
+    commit: str | None
+
+
+def merge(
+    state: State,
+    updates: State,
+    keep: Iterable[str],
+    removal: Removal | None = None,
+    hold: bool = False,
+) -> State:
+    """`state` with `updates` on top, limited to the images in `keep` (the current list);
+    with a `removal`, the others are kept, marked removed then (the registry still holds
+    them), and a line that came back is no longer removed. With `hold` (the list has bad
+    lines, which may be images it still means), the others are kept as they are. Built in
+    one pass: the state of a long list is not copied twice."""
     wanted = keep if isinstance(keep, set | frozenset) else set(keep)
-    merged = {key: value for key, value in state.items() if key in wanted}
-    merged.update((key, value) for key, value in updates.items() if key in wanted)
+    merged: State = {}
+    for key, value in state.items():
+        if key in wanted:
+            merged[key] = value if value.removed_at is None else _listed_again(value)
+        elif hold:
+            merged[key] = value
+        elif removal is not None:
+            merged[key] = value if value.removed_at else _removed(value, removal)
+    merged.update(
+        (key, value)
+        for key, value in updates.items()
+        if key in wanted or (removal is not None and value.removed_at is not None)
+    )
     return merged
+
+
+def _removed(entry: ImageState, removal: Removal) -> ImageState:
+    return entry._replace(removed_at=removal.at, removed_commit=removal.commit)
+
+
+def _listed_again(entry: ImageState) -> ImageState:
+    """Back in the list before it was deleted: nothing happens to it. Back after: a new image
+    (the next run copies it)."""
+    pruned = entry.pruned_at is not None
+    return entry._replace(
+        removed_at=None, removed_commit=None, pruned_at=None, pruned_commit=None,
+        prune_note=None, digest=None if pruned else entry.digest,
+    )  # fmt: skip
 
 
 def needs_work(state: State, mappings: Sequence[tuple[str, str]]) -> set[str]:

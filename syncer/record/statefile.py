@@ -1,6 +1,6 @@
 """`mapping.json`, the state file, read strictly (statedump.py writes it).
 
-Version 3 holds an image a line, keys sorted, fields at their default and the source (the
+Versions 3 and 4 hold an image a line, keys sorted, fields at their default and the source (the
 line's key) left out: a change to an image is a one-line diff, and a large file is read a line
 at a time, never held whole. Any other layout (versions 1 and 2,
 a hand-formatted file) is read whole, with the same checks. Every problem is a StateError
@@ -19,10 +19,13 @@ from syncer.errors import SyncerError
 from syncer.record.fields import DECODED_ENUMS, LIST_FIELDS, entry_problem, entry_valid
 from syncer.record.image import Copied, Image, ImageState, State
 
-# 3: one image a line, defaults and the source left out; 2: companions, verified, drift and
-# the digest history. Earlier versions are read and migrated.
-VERSION = 3
+# 4: platform subsets (source_digest, left_out) and artifacts (content); 3: one image a line,
+# defaults and the source left out; 2: companions, verified, drift and the digest history.
+# Earlier versions are read and migrated.
+VERSION = 4
 HEAD = ("{\n", f'  "version": {VERSION},\n', '  "images": {\n')
+# Versions whose files the line reader takes (3 has 4's layout, without the newer fields).
+LINE_HEADS = {HEAD, ("{\n", '  "version": 3,\n', '  "images": {\n')}
 _FROM_KEY = "\0(the entry's key)"  # a source not written: compared by identity, never decoded
 
 
@@ -181,7 +184,7 @@ def load_state_lines(lines: Iterable[str], origin: str, whole: Callable[[], str 
     state: State = {}
     decoder = _Decoder()
     rest: Iterator[str] = iter(lines)
-    if tuple(islice(rest, 3)) != HEAD:
+    if tuple(islice(rest, 3)) not in LINE_HEADS:
         return load_state(whole(), origin)
     for line in rest:
         if line == "  }\n":

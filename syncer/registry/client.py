@@ -47,6 +47,7 @@ class RegistryClient:
         self.tag_lists = TagLists(self)
         # The session's own tools, for the callers that bound or batch their requests.
         self.throttle = self.session.throttle
+        self.quota = self.session.quota
         self.deadline = self.session.deadline
         self.at_once = self.session.at_once
         self.close = self.session.close
@@ -172,6 +173,10 @@ class RegistryClient:
         target = f"{parts.path}?{query}{urlencode({'digest': digest})}"
         done = self.session.send("PUT", endpoint, target, (data, "application/octet-stream"))
         return done is not None and done.status_code in (201, 204)
+
+    def delete_manifest(self, endpoint: Endpoint, digest: str) -> Response | None:
+        """DELETE a manifest by digest (the registry removes every tag that points at it)."""
+        return self.session.send("DELETE", endpoint, f"manifests/{digest}", delete=True)
 
     def put_manifest(self, endpoint: Endpoint, reference: str, raw: bytes, media_type: str) -> bool:
         """Write a manifest byte for byte (an index whose children are already there)."""

@@ -6,6 +6,16 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from syncer.record.image import Content
+
+HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
+IMAGE_CONFIGS = frozenset(
+    (
+        "application/vnd.oci.image.config.v1+json",
+        "application/vnd.docker.container.image.v1+json",
+    )
+)
+
 
 @dataclass(frozen=True)
 class Manifest:
@@ -37,3 +47,17 @@ def platforms_of(raw_manifest: str) -> tuple[str, ...] | None:
     """`platforms_in` of a manifest as the registry sent it."""
     manifest = json.loads(raw_manifest)
     return platforms_in(manifest) if isinstance(manifest, dict) else None
+
+
+def content_of(manifest: dict[str, Any]) -> Content | None:
+    """What a single manifest holds, from its config's media type (and OCI 1.1's
+    `artifactType`): None for a container image (and for an index of them)."""
+    if isinstance(manifest.get("manifests"), list):
+        return None
+    config = manifest.get("config")
+    media_type = config.get("mediaType") if isinstance(config, dict) else None
+    if media_type == HELM_CONFIG:
+        return Content.CHART
+    if manifest.get("artifactType") or (media_type and media_type not in IMAGE_CONFIGS):
+        return Content.ARTIFACT
+    return None

@@ -22,6 +22,7 @@ from syncer.containers.pull_sources import Endpoint
 from syncer.registry.challenge import authorization
 from syncer.registry.http import Client, HTTPError, Response
 from syncer.registry.once import OncePerKey
+from syncer.registry.quota import Quota
 from syncer.registry.throttle import Throttle, is_rate_limited, retry_after
 
 MANIFEST_TYPES = (
@@ -46,6 +47,7 @@ class Session:
     ):
         self.auth = auth
         self.throttle = Throttle(log)
+        self.quota = Quota()  # pulls left at each registry that says
         self.max_tries = max_tries
         self._timeout = timeout
         self._clients: dict[bool, Client] = {}  # by "verify TLS", made when first needed
@@ -113,11 +115,13 @@ class Session:
         content: tuple[bytes, str] | None = None,
         *,
         push: bool = False,
+        delete: bool = False,
     ) -> Response | None:
         """One request with auth and rate-limit handling; None when the host cannot be reached.
         `suffix` follows `/v2/<repository>/`, or is a whole path (an upload's location)."""
         host = _API_HOSTS.get(endpoint.host, endpoint.host)
-        scope = f"repository:{endpoint.path}:{'pull,push' if content or push else 'pull'}"
+        actions = "delete" if delete else "pull,push" if content or push else "pull"
+        scope = f"repository:{endpoint.path}:{actions}"
         url_path = suffix if suffix.startswith("/") else f"/v2/{endpoint.path}/{suffix}"
         for attempt in range(self.max_tries):
             self.throttle.wait()
@@ -131,10 +135,12 @@ class Session:
                 response = self._request(method, endpoint, host, url_path, scope, content)
                 if response is None:
                     return None
+            self.quota.observe(endpoint.host, response)
             if is_rate_limited(response):
                 self.throttle.back_off(host, attempt, retry_after(response))
                 continue
             return response
+        self.quota.out_of_pulls(endpoint.host)
         return None
 
     def _request(

@@ -14,10 +14,10 @@ from syncer.containers.auth import DockerAuth
 from syncer.copy.skopeo import SkopeoOptions, classify_failure, inspect_command
 from syncer.heartbeat import Heartbeat
 from syncer.imagelist.parse import Mapping, Problem
-from syncer.record.image import Reason
-from syncer.record.report import cell, short
+from syncer.record.image import Content, Reason
+from syncer.record.rows import cell, short
 from syncer.registry.client import RegistryClient
-from syncer.registry.manifest import platforms_of
+from syncer.registry.manifest import content_of, platforms_in
 from syncer.review.policy import NO_CHANGES, PolicyReview
 from syncer.review.words import code
 from syncer.trust.guard import Trust
@@ -35,7 +35,15 @@ class PlanRow:
     platforms: tuple[str, ...] = ()
     problem: str | None = None
     trust: str = ""  # companions found at the source, and the verification result
-    notes: tuple[str, ...] = ()  # what only the MR's own policy change does to this image
+    copied: tuple[str, ...] | None = None  # platforms= : those that will be copied (None: all)
+    policy_notes: tuple[str, ...] = ()  # what only the MR's own policy change does to it
+
+    @property
+    def platforms_cell(self) -> str:
+        shown = ", ".join(self.platforms)
+        if self.copied is None:
+            return shown
+        return f"{', '.join(self.copied)} of {shown} (subset: its own index digest)"
 
 
 def inspect_source(
@@ -51,10 +59,30 @@ def inspect_source(
             problem += f" ({NO_CREDENTIALS.format(registry=mapping.source.domain)})"
         return PlanRow(source, destination, problem=problem)
     try:
-        platforms = platforms_of(done.stdout)
+        manifest = json.loads(done.stdout)
+        platforms = platforms_in(manifest) if isinstance(manifest, dict) else None
+        content = content_of(manifest) if isinstance(manifest, dict) else None
     except ValueError:
-        platforms = None
+        platforms, content = None, None
+    if content is not None:
+        return PlanRow(source, destination, (CONTENT_WORDS[content],))
     return PlanRow(source, destination, platforms or ("single platform",))
+
+
+CONTENT_WORDS = {Content.CHART: "Helm chart", Content.ARTIFACT: "OCI artifact"}
+
+
+def with_subset(row: PlanRow, wanted: tuple[str, ...] | None) -> PlanRow:
+    """The platforms `platforms=` copies of those the source has, or why it cannot."""
+    if wanted is None or row.problem or not row.platforms:
+        return row
+    if row.platforms[0] in ("single platform", *CONTENT_WORDS.values()):
+        return row  # copied whole: one platform or none (the copy checks which)
+    copied = tuple(p for p in row.platforms if p in wanted)
+    if not copied:
+        problem = f"platforms: names none of the source's platforms ({', '.join(row.platforms)})"
+        return replace(row, problem=problem)
+    return replace(row, copied=copied)
 
 
 NO_CREDENTIALS = (
@@ -80,6 +108,7 @@ def make_plan(
     def inspect(mapping: Mapping) -> PlanRow:
         with heartbeat.waiting(str(mapping.source), "skopeo inspect is running"):
             row = inspect_source(mapping, options, config.timeout, auth)
+        row = with_subset(row, mapping.entry.platforms or config.platforms or None)
         if row.problem:
             return row
         with heartbeat.waiting(str(mapping.source), "looking for its signatures and SBOMs"):
@@ -115,9 +144,12 @@ def render_plan(
     rows: Sequence[PlanRow],
     problems: Sequence[Problem],
     base: str,
+    notes: Sequence[str] = (),
+    *,
     policy: PolicyReview = NO_CHANGES,
 ) -> str:
-    """The plan as markdown: for the job log, the step summary and the MR comment."""
+    """The plan as markdown: for the job log, the step summary and the MR comment. The
+    "Policy changes" section comes first; `notes` (pull quota, deletions to come) follow."""
     lines = [MARKER, "### syncer plan", ""]
     bad = [r for r in rows if r.problem]
     parts = [f"{len(problems)} invalid line(s) in the list"] if problems else []
@@ -128,6 +160,8 @@ def render_plan(
     lines.append(f"{len(rows)} image(s) added.{review} Compared with: {cell(base)}.")
     lines.append("")
     lines += policy_section(policy)
+    if notes:
+        lines += [*(f"- {note}" for note in notes), ""]
     for problem in problems:
         lines.append(f"- {cell(short(str(problem), MAX_SHOWN))}")
     if problems:
@@ -139,9 +173,9 @@ def render_plan(
         ]
         for row in rows:
             check = f"FAILED {cell(short(row.problem, MAX_SHOWN))}" if row.problem else "found"
-            check += "".join(f"; **{cell(note)}**" for note in row.notes)
+            check += "".join(f"; **{cell(note)}**" for note in row.policy_notes)
             lines.append(
-                f"| `{row.source}` | `{row.destination}` | {cell(', '.join(row.platforms))} "
+                f"| `{row.source}` | `{row.destination}` | {cell(row.platforms_cell)} "
                 f"| {cell(row.trust)} | {check} |"
             )
     return "\n".join(lines) + "\n"
@@ -173,15 +207,19 @@ def policy_section(policy: PolicyReview) -> list[str]:
 def plan_json(
     rows: Sequence[PlanRow],
     problems: Sequence[Problem],
+    notes: Sequence[str] = (),
+    *,
     policy: PolicyReview = NO_CHANGES,
 ) -> str:
     return json.dumps(
         {
             "ok": not problems and not any(r.problem for r in rows),
+            "notes": list(notes),
             "problems": [str(p) for p in problems],
             "images": [
                 {"source": r.source, "destination": r.destination, "platforms": list(r.platforms),
-                 "problem": r.problem, "trust": r.trust, "policy_notes": list(r.notes)}
+                 "problem": r.problem, "trust": r.trust, "policy_notes": list(r.policy_notes),
+                 "copied_platforms": None if r.copied is None else list(r.copied)}
                 for r in rows
             ],
             "policy_changes": [

@@ -101,8 +101,8 @@ def _rules_changed(key: str, old: list[object], new: list[object]) -> list[Line]
     lines: list[Line] = []
     for match, rule in before.items():
         if match not in after:
-            lines.append((rule, None, f"{code(key)} rule for {code(match)} removed: those "
-                                      "images will be mirrored without a signature check"))  # fmt: skip
+            gone = "those images will be mirrored without a signature check"
+            lines.append((rule, None, f"{code(key)} rule for {code(match)} removed: {gone}"))
         elif after[match] != rule:
             lines.append((rule, after[match], f"{code(key)} rule for {code(match)} changed: "
                                               f"{_how(rule)} -> {_how(after[match])}"))  # fmt: skip
@@ -150,16 +150,31 @@ def _drift_listed(key: str, new: str) -> list[Line]:
     return [(None, new, f"{code(key)}: {new}: {DRIFT.get(new, 'see the README')}")]
 
 
-def _setting(meaning: str) -> Words:
+def _setting(meaning: str, show: Callable[[Any], str] = shown) -> Words:
     """A key shown as its values, with what it decides."""
 
     def changed(key: str, old: object, new: object) -> list[Line]:
-        return [(old, new, f"{code(key)}: {shown(old)} -> {shown(new)}: {meaning}")]
+        return [(old, new, f"{code(key)}: {show(old)} -> {show(new)}: {meaning}")]
 
     def listed(key: str, new: object) -> list[Line]:
-        return [(None, new, f"{code(key)}: {shown(new)}: {meaning}")]
+        return [(None, new, f"{code(key)}: {show(new)}: {meaning}")]
 
     return Words(changed, listed)
+
+
+def _platforms(value: object) -> str:
+    return shown(value) if value else "all"
+
+
+UNITS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60))
+
+
+def _duration(value: object) -> str:
+    """Seconds as syncer.yaml would write them: `30d` rather than `2592000`."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return "not set (removed images stay)" if value is None else shown(value)
+    unit = next((u for u, size in UNITS if value and value % size == 0), "s")
+    return code(f"{value // dict(UNITS).get(unit, 1)}{unit}")
 
 
 TRUSTED: dict[str, Words] = {
@@ -178,9 +193,15 @@ TRUSTED: dict[str, Words] = {
         "verification"
     ),
     "authfile": _setting("where the job's registry credentials come from"),
-    "platforms": _setting("which platforms of each image are mirrored"),
-    "prune_after": _setting("when images no longer listed leave the mirror"),
-    "quota_reserve": _setting("the room kept free at the destination"),
+    "platforms": _setting("which platforms of each image are mirrored", _platforms),
+    "prune_after": _setting(
+        "how long an image removed from the list stays before it is deleted from the mirror",
+        _duration,
+    ),
+    "quota_reserve": _setting(
+        "the pulls a copy must leave at a registry that counts them (one that would leave "
+        "fewer waits for a later run)"
+    ),
 }
 AS_WRITTEN = {"verify"}  # compared as syncer.yaml writes them: every form of rule diffs alike
 CONF = "registries_conf content"  # the file `registries_conf` names, when in the repository

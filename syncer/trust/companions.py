@@ -71,9 +71,12 @@ class Companions:
             found += listed
         return found
 
-    def find(self, mapping: Mapping, subjects: Callable[[], list[str]]) -> list[Companion] | None:
+    def find(
+        self, mapping: Mapping, subjects: Callable[[], list[str]], *, source_index: bool = True
+    ) -> list[Companion] | None:
         """The companions of the image's manifests (`subjects`, asked only when the source
-        has any companion tag or the referrers API) where skopeo reads it; None: cannot tell."""
+        has any companion tag or the referrers API) where skopeo reads it; None: cannot tell.
+        Without `source_index` (a platform subset) the source index's own are left out."""
         found = self.client.serving(mapping.source)
         if found is None:
             return None
@@ -86,8 +89,8 @@ class Companions:
         if not api and marked <= {subject_tag(found[1])}:
             # Without the referrers API only tags can name companions, and none names
             # anything but the index: its platforms' manifests need not be read.
-            return in_tags(tags, [found[1]])
-        digests = subjects()
+            return in_tags(tags, [found[1]]) if source_index else []
+        digests = [d for d in subjects() if source_index or d != found[1]]
         referrers = self._by_api(endpoint, digests) if api else []
         return None if referrers is None else in_tags(tags, digests) + referrers
 

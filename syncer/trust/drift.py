@@ -25,12 +25,17 @@ def backup_tag(tag: str, old_digest: str) -> str:
     return tag[: MAX_TAG - len(suffix)] + suffix
 
 
-def drifted(last: str | None, at_destination: str | None, at_source: str | None) -> bool:
-    """Upstream moved the tag: the destination still holds what syncer last copied, and the
-    source now has something else."""
+def drifted(
+    last: str | None,
+    at_destination: str | None,
+    at_source: str | None,
+    written: str | None = None,
+) -> bool:
+    """Upstream moved the tag: the destination still holds what syncer wrote there (`written`:
+    the source's digest `last`, or a subset's own index), and the source now has another."""
     return (
         last is not None
-        and at_destination == last
+        and at_destination == (written or last)
         and at_source is not None
-        and at_source != at_destination
+        and at_source != last
     )

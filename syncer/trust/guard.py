@@ -21,7 +21,6 @@ class Trust:
     companions: Companions | None = None  # None: `signatures: false`
     rules: list[Rule] = field(default_factory=list)
     on_drift: DriftMode = DriftMode.UPDATE
-    last_digests: dict[str, str] = field(default_factory=dict)  # by source, from the state
 
     def rule_for(self, source: Reference) -> Rule | None:
         return next((r for r in self.rules if r.matches(source)), None)
@@ -41,13 +40,16 @@ class Trust:
         return [] if companions is None else [lambda: companions.prefetch(mapping)]
 
     def mirror_companions(
-        self, mapping: Mapping, timeout: float
+        self, mapping: Mapping, timeout: float, own_index: bool = False
     ) -> tuple[tuple[str, ...] | None, str | None]:
-        """(kinds mirrored, None), or (None, a failure), or (None, None): cannot tell."""
+        """(kinds mirrored, None), or (None, a failure), or (None, None): cannot tell. With
+        `own_index` (a platform subset) the source index's own companions are left out."""
         if self.companions is None:
             return None, None
         found = self.companions.find(
-            mapping, lambda: subjects_of(self.client.manifest(mapping.destination))
+            mapping,
+            lambda: subjects_of(self.client.manifest(mapping.destination)),
+            source_index=not own_index,
         )
         if found is None:
             return None, None
