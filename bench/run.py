@@ -1,6 +1,7 @@
 """Benchmark: syncer against `skopeo sync`, side by side in one run, on local registries.
 
-    python bench/run.py [--images N] [--latency-ms MS] [--rounds R] [--json OUT]
+    python bench/run.py [--images N] [--shared-layers] [--latency-ms MS] [--rounds R]
+                        [--json OUT]
 
 An "upstream" registry sits behind a TCP proxy that adds MS milliseconds each way and is
 filled with N two-platform images under real names (docker.io, quay.io, ghcr.io through a
@@ -16,6 +17,14 @@ tool goes first:
                `check`, `diff` and `run --all --dry-run` (wall seconds, peak RSS); the same
                at --scale-base-lines (10,000) as scale_10k, so the growth shows.
 
+With --shared-layers the upstream is built as real images are: groups of repositories on
+common base layers (hundreds of KB to a MB each, per platform), four tags a repository sharing
+a runtime layer, a small top layer each; first_sync then also reports the upstream blob bytes
+each tool pulled (from the upstream registry's access log) beside the distinct bytes the
+destination needed. containers/image's blob-location cache (the BoltDB file skopeo keeps) is
+emptied before each tool's first sync, as in a new CI job. Any --images other than 40 (or
+--shared-layers) also writes `first_sync_N` and `noop_resync_N`.
+
 Prints a table and writes JSON (medians over the rounds).
 """
 
@@ -30,6 +39,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 from syncer.record.image import ImageResult, Status  # noqa: E402
 from syncer.record.state import apply_results  # noqa: E402
 from testing.gitrepo import IDENTITY, git  # noqa: E402
-from testing.images import make_upstream_image  # noqa: E402
+from testing.images import layout_dir, make_upstream_image  # noqa: E402
 from testing.latency import LatencyProxy  # noqa: E402
 from testing.mirrors import write_registries_conf  # noqa: E402
 from testing.records import dump_state  # noqa: E402
@@ -61,16 +71,79 @@ def image_names(count: int) -> list[str]:
 
 
 def timed(argv: list[str] | tuple[str, ...], cwd: Path) -> tuple[float, int]:
-    """Wall seconds and peak RSS (MiB) of one command, which must succeed."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{err[-3000:]}")
+    """Wall seconds and peak RSS (MiB) of one command, which must succeed. What it says goes
+    to a file: a pipe nobody reads blocks the child once it has written 64 KB."""
+    with tempfile.TemporaryFile() as said:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=said, stderr=said)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            said.seek(0)
+            lines = said.read().decode(errors="replace").splitlines()
+            failed = "\n".join(line for line in lines if "failed (" in line)
+            tail = "\n".join(lines[-20:])
+            raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{failed}\n{tail}")
     return seconds, usage.ru_maxrss // 1024
+
+
+BLOB_INFO_CACHE = Path("/var/lib/containers/cache/blob-info-cache-v1.boltdb")  # root's
+
+
+def cold_blob_cache() -> None:
+    """Forget where containers/image saw blobs (a new CI job starts without the file)."""
+    home = Path.home() / ".local/share/containers/cache/blob-info-cache-v1.boltdb"
+    for path in (BLOB_INFO_CACHE, home):
+        path.unlink(missing_ok=True)
+
+
+def shared_names(count: int) -> list[str]:
+    """Four tags a repository, repositories spread over three registries."""
+    names = []
+    for i in range(count):
+        repo, tag = divmod(i, 4)
+        registry = ("docker.io/library", "quay.io/bench", "ghcr.io/bench")[repo % 3]
+        names.append(f"{registry}/svc{repo:03d}:1.{tag}")
+    return names
+
+
+def _random(seed: str, size: int) -> bytes:
+    import random
+
+    return random.Random(seed).randbytes(size)
+
+
+def shared_layers(name: str, groups: int) -> dict[str, tuple[bytes, ...]]:
+    """The layers under an image's own: its group's base (256 KiB + 768 KiB) and its
+    repository's runtime layer (128 KiB), per platform."""
+    repo = name.rpartition(":")[0]
+    group = int(repo.rpartition("svc")[2]) % groups
+    return {
+        platform: (
+            _random(f"base-{group}-{platform}-0", 256 * 1024),
+            _random(f"base-{group}-{platform}-1", 768 * 1024),
+            _random(f"runtime-{repo}-{platform}", 128 * 1024),
+        )
+        for platform in ("linux/amd64", "linux/arm64")
+    }
+
+
+def distinct_blob_bytes(layouts: list[Path]) -> int:
+    """Bytes of the distinct configs and layers of the images in these OCI layouts."""
+    sizes: dict[str, int] = {}
+    for layout in layouts:
+        index_entry = json.loads((layout / "index.json").read_text())["manifests"][0]
+        index = _blob_json(layout, index_entry["digest"])
+        for entry in index["manifests"]:
+            manifest = _blob_json(layout, entry["digest"])
+            for blob in [manifest["config"], *manifest["layers"]]:
+                sizes[blob["digest"]] = int(blob["size"])
+    return sum(sizes.values())
+
+
+def _blob_json(layout: Path, digest: str) -> dict[str, Any]:
+    return dict(json.loads((layout / "blobs" / "sha256" / digest.partition(":")[2]).read_text()))
 
 
 def skopeo_sync_yaml(path: Path, names: list[str]) -> Path:
@@ -122,9 +195,13 @@ def one_round(
         for phase in ("first_sync", "noop_resync"):
             order = [("syncer", syncer), ("skopeo", skopeo)]
             for tool, argv in order if syncer_first else reversed(order):
-                if tool == "syncer":
-                    upstream.clear_log()
+                upstream.clear_log()
+                if phase == "first_sync":
+                    cold_blob_cache()
                 out[f"{phase}.{tool}"] = timed(argv, repo)[0]
+                if phase == "first_sync":
+                    out[f"blob_bytes.{tool}"] = upstream.bytes_sent("GET", "blobs")
+                    out[f"first_manifest_gets.{tool}"] = upstream.count("GET", "manifests")
                 if tool == "syncer" and phase == "noop_resync":
                     out["manifest_gets"] = upstream.count("GET", "manifests")
                     out["manifest_heads"] = upstream.count("HEAD", "manifests")
@@ -193,6 +270,9 @@ def main() -> int:
     parser.add_argument("--scale-lines", type=int, default=100_000)
     parser.add_argument("--scale-base-lines", type=int, default=10_000)
     parser.add_argument("--signed-share", type=float, default=0.5)
+    parser.add_argument(
+        "--shared-layers", action="store_true", help="images on shared base layers, as real ones"
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument(
         "--write-scale-fixture", nargs=2, metavar=("DIR", "LINES"), help=argparse.SUPPRESS
@@ -202,19 +282,23 @@ def main() -> int:
     if args.write_scale_fixture:
         write_scale_fixture(Path(args.write_scale_fixture[0]), int(args.write_scale_fixture[1]))
         return 0
-    names = image_names(args.images)
+    names = shared_names(args.images) if args.shared_layers else image_names(args.images)
+    groups = max(2, args.images // 50)
     rounds: list[dict[str, float]] = []
+    keep = os.environ.get("SYNCER_BENCH_KEEP")  # a folder: keep the run's files there
     with tempfile.TemporaryDirectory(prefix="syncer-bench-") as tmp:
-        work = Path(tmp)
+        work = Path(keep or tmp)
         with Registry(work / "upstream") as upstream:
             key = Key.generate()
             signed = names[: int(len(names) * args.signed_share)]
             for name in names:
-                digest = make_upstream_image(work / "oci", upstream.host, name)
+                below = shared_layers(name, groups) if args.shared_layers else None
+                digest = make_upstream_image(work / "oci", upstream.host, name, below=below)
                 if name in signed:
                     repo = name.rpartition(":")[0]
                     sign(upstream.host, repo, digest, key, reference=repo)
                     attest(upstream.host, repo, digest, key)
+            distinct = distinct_blob_bytes([layout_dir(work / "oci", name) for name in names])
             with LatencyProxy("127.0.0.1", upstream.port, args.latency_ms) as proxy:
                 for r in range(args.rounds):
                     round_dir = work / f"round-{r}"
@@ -234,7 +318,7 @@ def main() -> int:
     result = {
         "parameters": {"images": args.images, "latency_ms": args.latency_ms, "rounds": args.rounds,
                        "scale_lines": args.scale_lines, "cpus": os.cpu_count(),
-                       "signed_images": len(signed)},
+                       "signed_images": len(signed), "shared_layers": args.shared_layers},
         "first_sync": {"syncer_s": median("first_sync.syncer"), "skopeo_sync_s": median("first_sync.skopeo")},
         "noop_resync": {
             "syncer_s": median("noop_resync.syncer"), "skopeo_sync_s": median("noop_resync.skopeo"),
@@ -250,6 +334,19 @@ def main() -> int:
     for section in ("first_sync", "noop_resync"):  # `key` above is the signing key
         figures = result[section]
         figures["ratio"] = round(figures["skopeo_sync_s"] / figures["syncer_s"], 2)
+    sized: dict[str, Any] = {
+        **result["first_sync"],
+        "source_manifest_gets": int(median("first_manifest_gets.syncer")),
+    }
+    if args.shared_layers:
+        sized["upstream_blob_bytes"] = {
+            "syncer": int(median("blob_bytes.syncer")),
+            "skopeo": int(median("blob_bytes.skopeo")),
+        }
+        sized["distinct_blob_bytes"] = distinct
+    if args.images != 40 or args.shared_layers:
+        result[f"first_sync_{args.images}"] = sized
+        result[f"noop_resync_{args.images}"] = dict(result["noop_resync"])
     print(table(result))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -257,7 +354,7 @@ def main() -> int:
     return 0
 
 
-def table(result: dict[str, dict[str, float]]) -> str:
+def table(result: dict[str, Any]) -> str:
     p = result["parameters"]
     f, n = result["first_sync"], result["noop_resync"]
     rows = [
@@ -272,6 +369,7 @@ def table(result: dict[str, dict[str, float]]) -> str:
         f"manifest HEADs {n['source_manifest_heads']}, blob GETs {n['source_blob_gets']}, "
         f"tag lists {n['source_tag_lists']}, referrers probes {n['source_referrer_probes']} "
         f"({p['signed_images']} of the images signed and attested)",
+        *_bytes_rows(result.get(f"first_sync_{p['images']}", {})),
         "",
         "| scale | lines | check (s) | diff (s) | run --all --dry-run (s) | total (s) | peak RSS (MB) | µs a line | KB a line |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -283,6 +381,20 @@ def table(result: dict[str, dict[str, float]]) -> str:
             f"{s['seconds']} | {s['peak_rss_mb']} | {s['us_per_line']} | {s['kb_per_line']} |"
         )
     return "\n".join(rows)
+
+
+def _bytes_rows(first: dict[str, Any]) -> list[str]:
+    pulled = first.get("upstream_blob_bytes")
+    if not isinstance(pulled, dict):
+        return []
+    distinct = int(first["distinct_blob_bytes"])
+    return [
+        "",
+        "| first_sync upstream blob bytes | syncer | skopeo sync | distinct needed |",
+        "|---|---|---|---|",
+        f"| bytes | {pulled['syncer']} ({pulled['syncer'] / distinct:.2f}x) | "
+        f"{pulled['skopeo']} ({pulled['skopeo'] / distinct:.2f}x) | {distinct} |",
+    ]
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@
 # ($SYNCER_VENV, default .syncer-venv), so it works where pip refuses to touch the system Python
 # (PEP 668, "externally-managed-environment"), and needs no root when skopeo is already
 # installed. pip installs $SYNCER_INSTALL (words split: a path, a requirement such as
-# syncer-mirror==0.2.0, options), default `.`: this checkout.
+# syncer-mirror==0.2.0, options), default `.[keyless]`: this checkout, keyless rules included.
 syncer_setup() {
   if ! command -v skopeo >/dev/null 2>&1; then
     if [ "$(id -u)" -eq 0 ]; then sudo=""
@@ -27,7 +27,7 @@ syncer_setup() {
       }
     fi
     # shellcheck disable=SC2086  # several words on purpose
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check ${SYNCER_INSTALL:-.} || return 1
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check ${SYNCER_INSTALL:-".[keyless]"} || return 1
     PATH="$venv/bin:$PATH"
     export PATH
     if [ -n "${GITHUB_PATH:-}" ]; then echo "$venv/bin" >> "$GITHUB_PATH"; fi

@@ -29,7 +29,7 @@ if ! $for_tests; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -e .
   exit 0
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,keyless]'
 
 # gitlab-ci-local runs our .gitlab-ci.yml jobs in tests (4.60.1: the last for Node 20).
 if [ ! -x .tools/node_modules/.bin/gitlab-ci-local ]; then

@@ -19,7 +19,18 @@ from typing import Annotated, Any
 
 import typer
 
-from syncer.commands import init, lists, mirrors, plan, repair, report, run, sync, where  # noqa: F401
+from syncer.commands import (  # noqa: F401  (they register commands)
+    init,
+    lists,
+    mirrors,
+    plan,
+    repair,
+    report,
+    run,
+    scan,
+    sync,
+    where,
+)
 from syncer.commands.common import Globals, app
 from syncer.errors import SyncerError, UsageError
 

@@ -17,6 +17,8 @@ from syncer.errors import UsageError
 from syncer.imagelist.options import parse_platforms
 from syncer.imagelist.reference import InvalidReference, validate_destination_prefix
 from syncer.trust.drift import DriftMode
+from syncer.trust.spec import KEYS as SPEC_KEYS
+from syncer.trust.spec import VerifyRule
 
 CONFIG_FILE = "syncer.yaml"
 ENV_PREFIX = "SYNCER_"
@@ -41,11 +43,13 @@ class Config:
     git_author_email: str = "syncer-bot@users.noreply.localhost"
     push_tries: int = 5
     git_timeout: int = 300  # seconds a git command may take (fetch and push wait on a remote)
+    relay: bool = True  # skopeo reads sources through syncer's relay: each blob pulled once
+    blob_locations: str | None = ".syncer/blob-locations"  # where blobs are in the mirror
     check_concurrency: int = 16
     immutable_tags: str | None = None
     allowed_sources: tuple[str, ...] = ()  # regular expressions on the normalized source
     signatures: bool = True  # mirror signatures, attestations, SBOMs and referrers too
-    verify: tuple[tuple[str, str], ...] = ()  # (regex on the source, cosign public key path)
+    verify: tuple[VerifyRule, ...] = ()  # which sources must be signed, and by whom
     on_drift: DriftMode = DriftMode.UPDATE
     platforms: tuple[str, ...] = ()  # mirror only these platforms (empty: all of them)
     quota_reserve: int = 0  # pulls to leave at a registry that counts them (Docker Hub)
@@ -115,20 +119,57 @@ def _boolean(key: str, value: object) -> bool:
     return value
 
 
-def _verify_rules(key: str, value: object) -> tuple[tuple[str, str], ...]:
+def _verify_rules(key: str, value: object) -> tuple[VerifyRule, ...]:
     if isinstance(value, str):  # from the environment or --set: YAML or JSON text
         import yaml
 
         value = yaml.safe_load(value)
-    if not isinstance(value, list) or not all(
-        isinstance(r, dict) and set(r) == {"match", "key"} for r in value
-    ):
+    if not isinstance(value, list):
         raise UsageError(
-            f"{key} must be a list of {{match: REGEX, key: PUBLIC_KEY_PATH}}, got {value!r}"
+            f"{key} must be a list of rules ({{match: REGEX, key: PUBLIC_KEY_PATH}} or "
+            f"{{match: REGEX, identity: SIGNER, issuer: OIDC_ISSUER}}), got {value!r}"
         )
-    return tuple(
-        (_pattern(f"{key}.match", r["match"]), _string(f"{key}.key", r["key"])) for r in value
+    return tuple(_verify_rule(f"{key} rule {n}", rule) for n, rule in enumerate(value, 1))
+
+
+def _verify_rule(name: str, value: object) -> VerifyRule:
+    """One rule: a key, or a keyless signer (identity or identity_regex, and issuer)."""
+    if not isinstance(value, dict):
+        raise UsageError(f"{name} must be a mapping with `match`, got {value!r}")
+    if "match" in value:
+        name = f"{name} (match {value['match']!r})"
+    unknown = sorted(str(k) for k in value if k not in SPEC_KEYS)
+    if unknown:
+        raise UsageError(
+            f"{name}: unknown key(s) {', '.join(unknown)} (known: {', '.join(SPEC_KEYS)})"
+        )
+    if "match" not in value:
+        raise UsageError(f"{name}: needs `match`, a regular expression on the source")
+    rule = VerifyRule(
+        _pattern(f"{name}: match", value["match"]),
+        **{k: _string(f"{name}: {k}", v) for k, v in value.items() if k != "match"},
     )
+    if rule.identity_regex is not None:
+        _pattern(f"{name}: identity_regex", rule.identity_regex)
+    problem = _rule_problem(rule)
+    if problem:
+        raise UsageError(f"{name}: {problem}")
+    return rule
+
+
+def _rule_problem(rule: VerifyRule) -> str | None:
+    signer = rule.identity is not None or rule.identity_regex is not None
+    if rule.key is not None:
+        if signer or rule.issuer is not None or rule.trust_root is not None:
+            return "a rule names a key or a keyless signer (identity, issuer, trust_root), not both"
+        return None
+    if not signer:
+        return "needs `key: PUBLIC_KEY_PATH`, or `identity` (or `identity_regex`) and `issuer`"
+    if rule.identity is not None and rule.identity_regex is not None:
+        return "`identity` or `identity_regex`, not both"
+    if rule.issuer is None:
+        return "a keyless rule needs `issuer`, the OIDC issuer (e.g. https://accounts.google.com)"
+    return None
 
 
 def _drift_mode(key: str, value: object) -> DriftMode:
@@ -190,6 +231,8 @@ KEYS: dict[str, Parser] = {
     "git_author_email": _string,
     "push_tries": _positive_int,
     "git_timeout": _positive_int,
+    "relay": _boolean,
+    "blob_locations": _string,
     "check_concurrency": _positive_int,
     "immutable_tags": _pattern,
     "allowed_sources": _patterns,

@@ -22,10 +22,10 @@ def _write_blob(layout: Path, data: bytes) -> dict[str, object]:
     return {"digest": f"sha256:{digest}", "size": len(data)}
 
 
-def _layer(content: bytes) -> tuple[bytes, str]:
+def _layer(content: bytes, name: str = "hello.txt") -> tuple[bytes, str]:
     tar_bytes = io.BytesIO()
     with tarfile.open(fileobj=tar_bytes, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        info = tarfile.TarInfo("hello.txt")
+        info = tarfile.TarInfo(name)
         info.size, info.mtime, info.mode = len(content), 0, 0o644
         tar.addfile(info, io.BytesIO(content))
     raw = tar_bytes.getvalue()
@@ -35,20 +35,29 @@ def _layer(content: bytes) -> tuple[bytes, str]:
     return gz.getvalue(), "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def _platform_manifest(layout: Path, name: str, os_: str, arch: str) -> dict[str, object]:
-    layer, diff_id = _layer(f"{name} on {os_}/{arch}\n".encode())
-    layer_desc = _write_blob(layout, layer)
+def _platform_manifest(
+    layout: Path, name: str, os_: str, arch: str, below: tuple[bytes, ...] = ()
+) -> dict[str, object]:
+    """One platform's manifest: the layers `below` (shared contents, e.g. a base OS), then a
+    small top layer of its own."""
+    layers = [_layer(content, f"layer{n}.bin") for n, content in enumerate(below)]
+    layers.append(_layer(f"{name} on {os_}/{arch}\n".encode()))
+    descriptors = [_write_blob(layout, data) for data, _ in layers]
     config = json.dumps(
-        {"architecture": arch, "os": os_, "rootfs": {"type": "layers", "diff_ids": [diff_id]}},
+        {"architecture": arch, "os": os_,
+         "rootfs": {"type": "layers", "diff_ids": [diff_id for _, diff_id in layers]}},
         sort_keys=True,
-    ).encode()
+    ).encode()  # fmt: skip
     config_desc = _write_blob(layout, config)
     manifest = json.dumps(
         {
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config_desc},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **layer_desc}],
+            "layers": [
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **d}
+                for d in descriptors
+            ],
         },
         sort_keys=True,
     ).encode()
@@ -64,15 +73,21 @@ def build_image(
     name: str,
     tag: str = "latest",
     platforms: tuple[tuple[str, str], ...] = PLATFORMS,
+    below: dict[str, tuple[bytes, ...]] | None = None,
 ) -> str:
     """Write an OCI layout holding a multi-platform image (two platforms unless told);
     return the index digest.
 
-    `name` goes into every layer, so different names give different digests.
+    `name` goes into its top layer, so different names give different digests; `below`
+    (by "os/arch") are layer contents shared with other images, under the top one.
     """
     (layout / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
     (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
-    manifests = [_platform_manifest(layout, name, os_, arch) for os_, arch in platforms]
+    shared = below or {}
+    manifests = [
+        _platform_manifest(layout, name, os_, arch, shared.get(f"{os_}/{arch}", ()))
+        for os_, arch in platforms
+    ]
     index = json.dumps(
         {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}, sort_keys=True
     ).encode()
@@ -121,12 +136,13 @@ def make_upstream_image(
     registry_host: str,
     source: str,
     platforms: tuple[tuple[str, str], ...] = PLATFORMS,
+    below: dict[str, tuple[bytes, ...]] | None = None,
 ) -> str:
     """Build `source` (a normalized reference with a tag) and push it where the mirror
     configuration of `testing.mirrors` reads it from; return its index digest."""
     name, _, tag = source.rpartition(":")
     layout = layout_dir(workdir, source)
-    digest = build_image(layout, source, tag, platforms)
+    digest = build_image(layout, source, tag, platforms, below)
     push_image(layout, tag, f"{registry_host}/{name}:{tag}")
     return digest
 

@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 REGISTRY_BIN = "docker-registry"
-_ACCESS_LINE = re.compile(r'"(GET|HEAD|PUT|POST|PATCH|DELETE) (/v2/\S*) HTTP/[\d.]+" (\d+)')
+_ACCESS_LINE = re.compile(r'"(GET|HEAD|PUT|POST|PATCH|DELETE) (/v2/\S*) HTTP/[\d.]+" (\d+) (\d+)')
 
 
 def free_port() -> int:
@@ -124,6 +124,17 @@ class Registry:
             1
             for verb, path, _ in self.requests()
             if verb == method and f"/{kind}/" in path and repo_contains in path
+        )
+
+    def bytes_sent(self, method: str = "GET", kind: str = "blobs") -> int:
+        """Bytes the registry answered with, by method and kind, since the log began."""
+        if not self.access_log.exists():
+            return 0
+        text = self.access_log.read_text(errors="replace")
+        return sum(
+            int(m[4])
+            for m in _ACCESS_LINE.finditer(text)
+            if m[1] == method and f"/{kind}/" in m[2] and m[3] == "200"
         )
 
     def count_exact(self, method: str, path: str) -> int:

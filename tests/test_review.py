@@ -107,14 +107,15 @@ def test_verify_rules_diff_by_their_match_whatever_form_they_take() -> None:
     """A key rule and a keyless one (identity, issuer) compare alike: as written."""
     key_rule = {"match": "^ghcr", "key": "k.pub"}
     keyless = {"match": "^ghcr", "identity": "ci@example.com", "issuer": "https://issuer"}
-    other = {"match": "^quay", "identity": "x"}
-    base = policy_of({"verify": [key_rule]}, {"verify": "checked"})
-    head = policy_of({"verify": [keyless, other]}, {"verify": "checked"})
+    other = {"match": "^quay", "identity_regex": "^https://github.com/x/", "issuer": "https://i"}
+    base = policy(json.dumps({"verify": [key_rule]}))
+    head = policy(json.dumps({"verify": [keyless, other]}))
     assert [(c.old, c.new, c.words) for c in compare(base, head)] == [
         (key_rule, keyless, "`verify` rule for `^ghcr` changed: key: `k.pub` -> identity: "
                             "`ci@example.com`, issuer: `https://issuer`"),
         (None, other, "`verify` rule for `^quay` added: those images are mirrored only when a "
-                      "signature verifies (identity: `x`)"),
+                      "signature verifies (identity_regex: `^https://github.com/x/`, issuer: "
+                      "`https://i`)"),
     ]  # fmt: skip
 
 

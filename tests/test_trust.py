@@ -18,7 +18,8 @@ from syncer.containers.auth import DockerAuth
 from syncer.containers.pull_sources import Endpoint, RegistriesConf
 from syncer.imagelist.reference import parse_normalized
 from syncer.registry.client import RegistryClient
-from syncer.trust.verify import load_rules, verify
+from syncer.trust.spec import VerifyRule
+from syncer.trust.verify import KeyRule, load_rules, verify
 from testing.gitrepo import Remote
 from testing.images import build_image, digest_of, make_upstream_image, push_image
 from testing.registry import Registry
@@ -96,7 +97,8 @@ def test_companions_arrive_byte_identical_and_the_signature_verifies_there(
     )
     # cosign's check, done with our verifier against the mirror.
     (tmp_path / "key.pub").write_bytes(key.public_pem())
-    rule = load_rules((("alpine", "key.pub"),), tmp_path)[0]
+    rule = load_rules((VerifyRule("alpine", key="key.pub"),), tmp_path)[0]
+    assert isinstance(rule, KeyRule)
     client = RegistryClient(
         auth=DockerAuth([]),
         conf=RegistriesConf.load(str(conf), str(tmp_path / "none")),

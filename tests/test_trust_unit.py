@@ -14,7 +14,8 @@ from syncer.imagelist.reference import parse_normalized
 from syncer.registry.taglist import _next_page
 from syncer.trust.drift import backup_tag, drifted
 from syncer.trust.naming import Companion, in_tags, subject_tag, summary
-from syncer.trust.verify import check_payload, load_rules, signature_valid
+from syncer.trust.spec import VerifyRule
+from syncer.trust.verify import KeyRule, check_payload, load_rules, signature_valid
 from testing.signing import simple_signing_payload
 
 A = "sha256:" + "a" * 64
@@ -91,7 +92,8 @@ def test_our_verifier_accepts_openssl_signatures_and_refuses_tampering(tmp_path:
         check=True,
         capture_output=True,
     ).stdout
-    rule = load_rules((("alpine", "k.pub"),), tmp_path)[0]
+    rule = load_rules((VerifyRule("alpine", key="k.pub"),), tmp_path)[0]
+    assert isinstance(rule, KeyRule)
     encoded = base64.b64encode(signature).decode()
     assert signature_valid(rule.key, payload.read_bytes(), encoded)
     assert not signature_valid(rule.key, payload.read_bytes() + b" ", encoded)
@@ -111,6 +113,6 @@ def test_a_key_that_is_not_ecdsa_is_a_configuration_error(tmp_path: Path) -> Non
     ).stdout
     (tmp_path / "rsa.pub").write_bytes(rsa_pub)
     with pytest.raises(UsageError, match="not an ECDSA public key"):
-        load_rules((("x", "rsa.pub"),), tmp_path)
+        load_rules((VerifyRule("x", key="rsa.pub"),), tmp_path)
     with pytest.raises(UsageError, match="cannot read"):
-        load_rules((("x", "missing.pub"),), tmp_path)
+        load_rules((VerifyRule("x", key="missing.pub"),), tmp_path)

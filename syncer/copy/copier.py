@@ -5,11 +5,13 @@ says and tries again."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from syncer import process
 from syncer.copy.check import destination_details
+from syncer.copy.relay import Relay
 from syncer.copy.skopeo import SkopeoOptions, classify_failure, run_copy
 from syncer.heartbeat import Heartbeat, quiet
 from syncer.imagelist.parse import Mapping
@@ -37,6 +39,7 @@ class SkopeoCopier:
     heartbeat: Heartbeat = field(default_factory=quiet)
     log: Log = field(default=lambda _: None)
     details: Log | None = None  # where a failed copy's whole output goes (--verbose, CI)
+    relay: Relay | None = None  # skopeo reads sources through it (each blob pulled once)
 
     def copy(self, mapping: Mapping, budget: float | None = None) -> Image:
         """Copy with skopeo within `budget` seconds (default: the whole `timeout`)."""
@@ -66,8 +69,11 @@ class SkopeoCopier:
         left = deadline - time.monotonic()
         if left <= 0:
             return failed(mapping, Reason.TIMEOUT, self.timed_out(""))
-        with self.heartbeat.waiting(str(mapping.source), "skopeo copy --all is running"):
-            done, copied_digest = run_copy(source, destination, self.options, left)
+        with (
+            self.heartbeat.waiting(str(mapping.source), "skopeo copy --all is running"),
+            self._relayed(source, destination) as (read, relayed),
+        ):
+            done, copied_digest = run_copy(read, destination, self.options, left, relayed)
         if not done.ok and process.stopping():
             error = "stopped by a signal before it finished"
             return failed(mapping, Reason.INTERRUPTED, error, done.seconds)
@@ -79,6 +85,19 @@ class SkopeoCopier:
                 error = self.timed_out(error)
             return failed(mapping, reason, error, done.seconds)
         return copied_digest, done.seconds
+
+    @contextmanager
+    def _relayed(
+        self, source: Reference, destination: Reference
+    ) -> Iterator[tuple[Reference, bool]]:
+        """Where skopeo reads `source`: through the relay when there is one and syncer found
+        the image's endpoint, else where skopeo itself would (never on doubt)."""
+        found = self.client.serving(source) if self.relay is not None else None
+        if self.relay is None or found is None:
+            yield source, False
+            return
+        with self.relay.route(found[0], destination, source.digest) as relayed:
+            yield relayed, True
 
     def timed_out(self, last: str) -> str:
         return f"no result within {self.timeout:g}s" + (f"; last: {last}" if last else "")

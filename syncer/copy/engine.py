@@ -114,11 +114,12 @@ class ImageSync:
     ) -> Image:
         """Verify (when a rule says so), keep a backup (on drift, when asked), copy."""
         rule = self.trust.rule_for(mapping.source)
-        pinned = mapping
+        pinned, signer = mapping, None
         if rule is not None:
-            digest, why = self.trust.verified_digest(mapping, rule)
+            digest, said = self.trust.verified_digest(mapping, rule)
             if digest is None:
-                return failed(mapping, Reason.UNVERIFIED, why)
+                return failed(mapping, Reason.UNVERIFIED, said)
+            signer = said  # who signed it, as the record names it
             # Read exactly what was verified, write it to the tag.
             source = Reference(mapping.source.domain, mapping.source.path, None, digest)
             entry = mapping.entry
@@ -139,7 +140,7 @@ class ImageSync:
             result = copy_subset(self.copier, pinned, wanted, budget)
         return result._replace(
             source=str(mapping.source),
-            verified=rule.label if rule is not None and result.status is Status.COPIED else None,
+            verified=signer if result.status is Status.COPIED else None,
             drift=f"{drift} (updated{suffix})" if drift else None,
         )
 

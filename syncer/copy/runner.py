@@ -16,8 +16,9 @@ from syncer.containers.pull_sources import RegistriesConf
 from syncer.copy.check import Checker
 from syncer.copy.copier import SkopeoCopier
 from syncer.copy.engine import ImageSync
+from syncer.copy.relay import BlobLocations, Relay
 from syncer.copy.skopeo import SkopeoOptions
-from syncer.errors import UsageError
+from syncer.errors import SyncerError, UsageError
 from syncer.heartbeat import Heartbeat, quiet
 from syncer.imagelist.parse import Mapping
 from syncer.record.image import ImageResult, State
@@ -87,6 +88,7 @@ def image_sync(
     state: State | None = None,
     heartbeat: Heartbeat | None = None,
     details: Log | None = None,
+    relay: Relay | None = None,
 ) -> ImageSync:
     """What one image needs, as the configuration says; `state` is what the last runs
     recorded (the skip check and drift read it)."""
@@ -99,8 +101,9 @@ def image_sync(
         client, pattern, trust.prefetch, state or {}, heartbeat, config.platforms or None
     )
     copier = SkopeoCopier(
-        options, client, config.timeout, heartbeat=heartbeat, log=log, details=details
-    )
+        options, client, config.timeout, heartbeat=heartbeat, log=log, details=details,
+        relay=relay,
+    )  # fmt: skip
     return ImageSync(
         checker, copier, trust, config.timeout, heartbeat, log, copy_slots, config.quota_reserve
     )
@@ -119,6 +122,26 @@ def make_trust(
         load_rules(config.verify, config.root),
         config.on_drift,
     )
+
+
+@contextmanager
+def relayed(config: Config, client: RegistryClient, log: Log) -> Iterator[Relay | None]:
+    """The run's relay (each distinct blob pulled once), unless `relay: false`; the blob
+    locations it learned are kept in the working tree for the next run."""
+    if not config.relay:
+        yield None
+        return
+    path = config.path(config.blob_locations) if config.blob_locations else None
+    locations = BlobLocations(path)
+    relay = Relay(client, locations, log).start()
+    try:
+        yield relay
+    finally:
+        relay.close()
+        try:
+            locations.save()
+        except SyncerError as exc:  # a cache: the run's results matter more
+            log(f"blob locations not saved: {exc}")
 
 
 def sync_images(
@@ -165,8 +188,8 @@ def run_sync(
     if client is None:
         with registries(config, log) as held:
             return run_sync(mappings, config, log, state, held.client, details)
-    with Heartbeat(log) as heartbeat:
-        syncing = image_sync(config, client, log, state, heartbeat, details)
+    with Heartbeat(log) as heartbeat, relayed(config, client, log) as relay:
+        syncing = image_sync(config, client, log, state, heartbeat, details, relay)
         return sync_images(
             mappings,
             syncing,

@@ -57,7 +57,11 @@ def write_reference(ref: Reference) -> str:
 
 
 def copy_command(
-    source: Reference, destination: Reference, options: SkopeoOptions, digestfile: Path
+    source: Reference,
+    destination: Reference,
+    options: SkopeoOptions,
+    digestfile: Path,
+    relayed: bool = False,
 ) -> tuple[str, ...]:
     """`skopeo copy --all` of one image. Credentials only ever come from the auth file.
 
@@ -68,7 +72,7 @@ def copy_command(
     args += ["--retry-times", str(options.retry_times)]
     if options.authfile:
         args += ["--src-authfile", options.authfile, "--dest-authfile", options.authfile]
-    if options.is_insecure(source):
+    if relayed or options.is_insecure(source):  # the relay speaks plain HTTP on loopback
         args.append("--src-tls-verify=false")
     if options.is_insecure(destination):
         args.append("--dest-tls-verify=false")
@@ -77,12 +81,18 @@ def copy_command(
 
 
 def run_copy(
-    source: Reference, destination: Reference, options: SkopeoOptions, timeout: float
+    source: Reference,
+    destination: Reference,
+    options: SkopeoOptions,
+    timeout: float,
+    relayed: bool = False,
 ) -> tuple[process.Completed, str | None]:
-    """Run `skopeo copy --all`; what it did and the digest it wrote (None when it wrote none)."""
+    """Run `skopeo copy --all`; what it did and the digest it wrote (None when it wrote none).
+    `relayed`: the source is syncer's relay (copy/relay.py)."""
     with tempfile.TemporaryDirectory(prefix="syncer-") as scratch:
         digestfile = Path(scratch) / "digest"
-        done = process.run(copy_command(source, destination, options, digestfile), timeout=timeout)
+        command = copy_command(source, destination, options, digestfile, relayed)
+        done = process.run(command, timeout=timeout)
         copied = digestfile.read_text().strip() if digestfile.exists() else None
     return done, copied
 

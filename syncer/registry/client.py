@@ -174,6 +174,27 @@ class RegistryClient:
         done = self.session.send("PUT", endpoint, target, (data, "application/octet-stream"))
         return done is not None and done.status_code in (201, 204)
 
+    def mount_blob(self, endpoint: Endpoint, digest: str, from_path: str) -> bool:
+        """Mount a blob the registry holds in `from_path` into the endpoint's repository: True
+        when mounted (201); a registry that answers with an upload instead (202) mounts
+        nothing, and the upload it opened is cancelled."""
+        query = urlencode({"mount": digest, "from": from_path})
+        answer = self.session.send("POST", endpoint, f"blobs/uploads/?{query}", push=True)
+        if answer is None:
+            return False
+        if answer.status_code == 202 and answer.headers.get("location"):
+            parts = urlsplit(
+                urljoin(f"/v2/{endpoint.path}/blobs/uploads/", answer.headers["location"])
+            )
+            if not parts.netloc or parts.netloc.lower() == endpoint.host.lower():
+                self.session.send(
+                    "DELETE",
+                    endpoint,
+                    parts.path + (f"?{parts.query}" if parts.query else ""),
+                    push=True,
+                )
+        return answer.status_code == 201
+
     def delete_manifest(self, endpoint: Endpoint, digest: str) -> Response | None:
         """DELETE a manifest by digest (the registry removes every tag that points at it)."""
         return self.session.send("DELETE", endpoint, f"manifests/{digest}", delete=True)

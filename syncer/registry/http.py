@@ -15,7 +15,7 @@ import json
 import ssl
 import threading
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any, NamedTuple
@@ -26,6 +26,14 @@ _RETRIED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeErro
 
 class HTTPError(Exception):
     """The request got no HTTP answer: no route, refused, reset, timed out, bad TLS."""
+
+
+class SinkError(Exception):
+    """The sink a body was streamed to failed (its reader went away): not the server's."""
+
+
+# Takes a 200 answer's body as it arrives (a blob relayed to skopeo), instead of `content`.
+Sink = Callable[[http.client.HTTPResponse], None]
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,9 @@ class Client:
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
         timeout: float | None = None,
+        sink: Sink | None = None,
     ) -> Response:
+        """One request; with a `sink`, a 200 answer's body goes to it as it arrives."""
         parts = urlsplit(url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         hop = self._route(parts.scheme, parts.netloc)
@@ -125,7 +135,7 @@ class Client:
                     connection.sock.settimeout(connection.timeout)
                 connection.request(method, url if via_proxy else target, content, sending)
                 answer = connection.getresponse()
-                body = answer.read()
+                body = self._body(answer, sink)
             except _RETRIED as exc:
                 self._drop(parts.scheme, parts.netloc, connection)
                 if fresh:  # a kept-alive connection the server had closed: once more, anew
@@ -138,6 +148,17 @@ class Client:
                 self._drop(parts.scheme, parts.netloc, connection)
             return Response(answer.status, answer.headers, body)
         raise HTTPError(f"{parts.netloc}: connection closed")  # not reached: fresh raises
+
+    @staticmethod
+    def _body(answer: http.client.HTTPResponse, sink: Sink | None) -> bytes:
+        if sink is None or answer.status != 200:
+            return answer.read()
+        try:
+            sink(answer)
+        except (OSError, ValueError) as exc:  # the reader went away: this connection is spent
+            answer.close()
+            raise SinkError(str(exc)) from exc
+        return b""
 
     def _connection(
         self, scheme: str, netloc: str, hop: _Hop | None, reuse: bool

@@ -20,7 +20,7 @@ from typing import Any
 from syncer.containers.auth import DockerAuth
 from syncer.containers.pull_sources import Endpoint
 from syncer.registry.challenge import authorization
-from syncer.registry.http import Client, HTTPError, Response
+from syncer.registry.http import Client, HTTPError, Response, Sink
 from syncer.registry.once import OncePerKey
 from syncer.registry.quota import Quota
 from syncer.registry.throttle import Throttle, is_rate_limited, retry_after
@@ -116,6 +116,7 @@ class Session:
         *,
         push: bool = False,
         delete: bool = False,
+        sink: Sink | None = None,
     ) -> Response | None:
         """One request with auth and rate-limit handling; None when the host cannot be reached.
         `suffix` follows `/v2/<repository>/`, or is a whole path (an upload's location)."""
@@ -126,13 +127,13 @@ class Session:
         for attempt in range(self.max_tries):
             self.throttle.wait()
             sent = self._tokens.get((host, scope))
-            response = self._request(method, endpoint, host, url_path, scope, content)
+            response = self._request(method, endpoint, host, url_path, scope, content, sink)
             if response is None:
                 return None
             if response.status_code == 401 and self._authorize(
                 endpoint, host, scope, response, sent
             ):
-                response = self._request(method, endpoint, host, url_path, scope, content)
+                response = self._request(method, endpoint, host, url_path, scope, content, sink)
                 if response is None:
                     return None
             self.quota.observe(endpoint.host, response)
@@ -151,6 +152,7 @@ class Session:
         path: str,
         scope: str,
         content: tuple[bytes, str] | None = None,
+        sink: Sink | None = None,
     ) -> Response | None:
         headers = {"Accept": ", ".join(MANIFEST_TYPES)}
         if content:
@@ -165,7 +167,9 @@ class Session:
             # The first request to a host finds its scheme (https, then http for an insecure
             # one, as skopeo does); the others wait for that instead of each trying too.
             schemes = ["https", "http"] if endpoint.insecure else ["https"]
-            response, scheme = self._try(client, method, schemes, host, path, headers, content)
+            response, scheme = self._try(
+                client, method, schemes, host, path, headers, content, sink
+            )
             first.append(response)
             return scheme
 
@@ -174,7 +178,7 @@ class Session:
             return first[0]
         if not scheme:  # unreachable, or this image's time ran out before an answer
             return None
-        return self._try(client, method, [scheme], host, path, headers, content)[0]
+        return self._try(client, method, [scheme], host, path, headers, content, sink)[0]
 
     def _try(
         self,
@@ -185,6 +189,7 @@ class Session:
         path: str,
         headers: dict[str, str],
         content: tuple[bytes, str] | None = None,
+        sink: Sink | None = None,
     ) -> tuple[Response | None, str | None]:
         """The first answer, and the scheme that gave it; (None, None) when this image's time
         is up (the host is not blamed), (None, unreachable) when no scheme answered."""
@@ -199,6 +204,7 @@ class Session:
                     headers=headers,
                     timeout=timeout,
                     content=content[0] if content else None,
+                    sink=sink,
                 )
             except HTTPError:
                 continue

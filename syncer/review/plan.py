@@ -133,10 +133,10 @@ def _with_trust(row: PlanRow, mapping: Mapping, trust: Trust) -> PlanRow:
         parts.append(summary(c.kind for c in kinds or []) or "no signatures or SBOMs")
     rule = trust.rule_for(mapping.source)
     if rule is not None:
-        digest, why = trust.verified_digest(mapping, rule)
+        digest, said = trust.verified_digest(mapping, rule)
         if digest is None:
-            return replace(row, problem=f"unverified: {why}", trust="; ".join(parts))
-        parts.append(f"signature verified with {rule.label}")
+            return replace(row, problem=f"unverified: {said}", trust="; ".join(parts))
+        parts.append(rule.said(said))  # who signed it
     return replace(row, trust="; ".join(parts))
 
 

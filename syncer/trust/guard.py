@@ -12,7 +12,7 @@ from syncer.registry.client import RegistryClient
 from syncer.trust.companions import Companions
 from syncer.trust.drift import DriftMode
 from syncer.trust.naming import subjects_of
-from syncer.trust.verify import Rule, verify
+from syncer.trust.verify import Rule
 
 
 @dataclass
@@ -26,13 +26,14 @@ class Trust:
         return next((r for r in self.rules if r.matches(source)), None)
 
     def verified_digest(self, mapping: Mapping, rule: Rule) -> tuple[str | None, str]:
-        """(the digest whose signature verified, '') or (None, why not), where skopeo reads."""
+        """(the digest whose signature verified, who signed it) or (None, why not), where
+        skopeo reads."""
         found = self.client.serving(mapping.source)
         if found is None:
             return None, "the source cannot be read to check its signature"
         endpoint, digest = found
-        why = verify(self.client, endpoint, mapping.source, digest, rule)
-        return (digest, "") if why is None else (None, why)
+        verdict = rule.check(self.client, endpoint, mapping.source, digest)
+        return (digest, verdict.signer) if verdict.signer is not None else (None, verdict.why)
 
     def prefetch(self, mapping: Mapping) -> list[Callable[[], object]]:
         """Requests worth making while the image is checked: its repository's tag list."""
