@@ -246,27 +246,36 @@ KEYS: dict[str, Parser] = {
 
 
 def _read_file(path: Path) -> dict[str, object]:
-    import yaml  # only commands that read configuration pay for the import
-
     if not path.exists():
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not valid YAML") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    return written_values(text, str(path))
+
+
+def written_values(text: str, origin: str) -> dict[str, object]:
+    """The keys of a syncer.yaml text as written (not checked); `origin` names it in errors."""
+    import yaml  # only commands that read configuration pay for the import
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
         # Where the broken construct starts (an unclosed '[' on line 1), else where the parser
         # stopped (which may be the line after).
         where = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = f":{where.line + 1}" if where is not None else ""
         problem = getattr(exc, "problem", None)
         raise UsageError(
-            f"{path}{line}: not valid YAML" + (f" ({problem})" if problem else "")
+            f"{origin}{line}: not valid YAML" + (f" ({problem})" if problem else "")
         ) from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise UsageError(f"{path}: must be a mapping of keys to values")
+        raise UsageError(f"{origin}: must be a mapping of keys to values")
     return {str(k): v for k, v in data.items()}
 
 
@@ -276,6 +285,11 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, object]:
         for key in KEYS
         if environ.get(ENV_PREFIX + key.upper())
     }
+
+
+def environment_keys(environ: Mapping[str, str]) -> list[str]:
+    """The `SYNCER_*` variables that set a key here, by name (their values may be secrets)."""
+    return [ENV_PREFIX + key.upper() for key in _from_environment(environ)]
 
 
 def _checked(values: Mapping[str, object], origin: str) -> dict[str, Any]:
@@ -304,3 +318,9 @@ def load_config(
     values.update(_checked(_from_environment(environ), "environment"))
     values.update(_checked({k: v for k, v in flags.items() if v is not None}, "command line"))
     return dataclasses.replace(Config(root=root), **values)
+
+
+def values_from_text(text: str, origin: str) -> dict[str, Any]:
+    """The keys a syncer.yaml text sets, checked as `load_config` checks them, with no
+    environment or flags: how a revision's own file reads (`origin` names it in errors)."""
+    return _checked(written_values(text, origin), origin)

@@ -6,18 +6,16 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from syncer.ci import ZERO_SHA, detect
 from testing.cijobs import ROOT, run_gitlab_job
+from testing.comments import CommentsApi
 from testing.gitrepo import Remote, git
-from testing.registry import Registry, free_port
+from testing.registry import Registry
 from testing.scenario import ALPINE, OPERATOR, PAUSE
 from testing.workflows import run_github_job
 
@@ -245,60 +243,16 @@ def test_github_push_job_reads_before_from_the_event_file(
     assert "1 images: 1 copied, 0 skipped, 0 failed." in (tmp_path / "summary.md").read_text()
 
 
-class FakeGitHub:
-    """The issues-comments API of GitHub, in memory: the one seam a test cannot reach for real."""
-
-    def __init__(self) -> None:
-        self.comments: dict[int, str] = {}
-        self.calls: list[tuple[str, str, str]] = []
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _reply(self, status: int, data: Any) -> None:
-                body = json.dumps(data).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _body(self) -> str:
-                return str(json.loads(self.rfile.read(int(self.headers["Content-Length"])))["body"])
-
-            def do_GET(self) -> None:
-                api.calls.append(("GET", self.path, self.headers.get("Authorization", "")))
-                self._reply(200, [{"id": i, "body": b} for i, b in api.comments.items()])
-
-            def do_POST(self) -> None:
-                api.calls.append(("POST", self.path, self.headers.get("Authorization", "")))
-                new_id = len(api.comments) + 1
-                api.comments[new_id] = self._body()
-                self._reply(201, {"id": new_id})
-
-            def do_PATCH(self) -> None:
-                api.calls.append(("PATCH", self.path, self.headers.get("Authorization", "")))
-                api.comments[int(self.path.rsplit("/", 1)[1])] = self._body()
-                self._reply(200, {})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
-def github_api() -> Iterator[FakeGitHub]:
-    api = FakeGitHub()
+def github_api() -> Iterator[CommentsApi]:
+    api = CommentsApi()
     yield api
-    api.server.shutdown()
-    api.server.server_close()
+    api.stop()
 
 
 @pytest.mark.integration
 def test_github_pull_request_plan_goes_to_summary_and_one_comment(
-    tmp_path: Path, remote: Remote, images: dict[str, str], github_api: FakeGitHub
+    tmp_path: Path, remote: Remote, images: dict[str, str], github_api: CommentsApi
 ) -> None:
     _, base = remote.commit({"source-images.list": "alpine:3.19\n"}, "main")
     git(remote.human, "checkout", "--quiet", "-b", "feature")

@@ -3,13 +3,16 @@ printed as markdown, added to the job's summary and posted as one MR/PR comment.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
 from syncer.commands.common import (
     BaseOpt,
+    Globals,
     JsonOpt,
     app,
     globals_of,
@@ -23,8 +26,9 @@ if TYPE_CHECKING:  # imported where used
     from syncer.ci import CiContext
     from syncer.config import Config
     from syncer.git import Repository
-    from syncer.imagelist.parse import Problem
+    from syncer.imagelist.parse import Mapping, Problem
     from syncer.review.plan import PlanRow
+    from syncer.review.policy import PolicyReview
 
 Log = Callable[[str], None]
 
@@ -49,21 +53,42 @@ def plan(
     $GITHUB_STEP_SUMMARY on GitHub, and posts it as an MR/PR comment. Exit 1 when anything
     added is invalid or missing.
     """
+    from syncer.config import environment_keys
     from syncer.publish import append_summary
     from syncer.review.comments import CommentError, upsert_comment
     from syncer.review.plan import plan_json, render_plan
 
-    config, context, repository = in_repository(globals_of(ctx))
-    rows, problems, base_why, notes = plan_job(config, repository, context, base, warn, progress)
-    text = render_plan(rows, problems, base_why, notes)
-    typer.echo(plan_json(rows, problems, notes) if as_json else text)
+    given = globals_of(ctx)
+    config, context, repository = in_repository(given)
+    environment, command_line = environment_keys(os.environ), _set_here(given)
+    done = plan_job(config, repository, context, base, warn, progress,
+                    environment=environment, command_line=command_line)  # fmt: skip
+    text = render_plan(done.rows, done.problems, done.base, done.notes, policy=done.policy)
+    typer.echo(
+        plan_json(done.rows, done.problems, done.notes, policy=done.policy) if as_json else text
+    )
     append_summary(context, text)
     if comment and context.comment_token and context.merge_request:
         try:
             log(f"plan comment {upsert_comment(context, text)}")
         except CommentError as exc:
             warn(str(exc))
-    return 1 if problems or any(r.problem for r in rows) else 0
+    # A policy change is legitimate work: the section says it, the exit code does not.
+    return 1 if done.problems or any(r.problem for r in done.rows) else 0
+
+
+def _set_here(given: Globals) -> list[str]:
+    """The keys this command line sets (--set, --list, --dest), by name."""
+    flags = {"list": given.list, "destination": given.destination}
+    return [*given.settings, *(key for key, value in flags.items() if value is not None)]
+
+
+class Plan(NamedTuple):
+    rows: list[PlanRow]
+    problems: list[Problem]
+    base: str  # what the list was compared with
+    notes: list[str]  # what it spends: pulls of a quota, deletions to come
+    policy: PolicyReview
 
 
 def plan_job(
@@ -73,9 +98,13 @@ def plan_job(
     base_rev: str | None,
     log: Log,
     progress: Log,
-) -> tuple[list[PlanRow], list[Problem], str, list[str]]:
-    """What a merge request adds: every list problem, each new source inspected, and notes
-    on what it spends (pulls of a quota, deletions to come)."""
+    *,
+    environment: Sequence[str] = (),
+    command_line: Sequence[str] = (),
+) -> Plan:
+    """What a merge request adds: every list problem, each new source inspected, notes on what
+    it spends (pulls of a quota, deletions to come), and what it changes in the policy
+    (`environment`, `command_line`: the keys this job sets itself)."""
     from datetime import datetime, timezone
 
     from syncer.copy.runner import registries
@@ -97,9 +126,10 @@ def plan_job(
         expansions = expand(selectors, held.client, config.check_concurrency) if selectors else []
         chosen, more = selected_mappings(expansions, prefix, config.list)
         problems = sorted([*work.problems, *work.images.duplicates, *more], key=lambda p: p.line)
-        rows = make_plan([*mappings, *chosen], config, progress, held.client)
+        inspected = [*mappings, *chosen]
+        rows = make_plan(inspected, config, progress, held.client)
         client = held.client
-        by_source = {str(m.source): m.source for m in [*mappings, *chosen]}
+        by_source = {str(m.source): m.source for m in inspected}
 
         def host_of(row: PlanRow) -> str:
             found = client.serving(by_source[row.source]) if row.source in by_source else None
@@ -109,8 +139,35 @@ def plan_job(
     notes += prune_notes(
         [e.key for e in diff.removed], config.prune_after, datetime.now(timezone.utc)
     )
+    policy, noted = policy_of_plan(repo, base.sha, config, environment, command_line)
+    rows = [replace(row, policy_notes=noted(m)) for m, row in zip(inspected, rows, strict=True)]
     rows += [
         PlanRow(f.source, f.destination, problem=f"{f.reason}: {f.error}")
         for f in failures(expansions, prefix)
     ]
-    return rows, problems, base.why, notes
+    return Plan(rows, problems, base.why, notes, policy)
+
+
+def policy_of_plan(
+    repo: Repository,
+    base: str | None,
+    config: Config,
+    environment: Sequence[str],
+    command_line: Sequence[str],
+) -> tuple[PolicyReview, Callable[[Mapping], tuple[str, ...]]]:
+    """The policy section, and what only the MR's policy change does to each image added."""
+    from syncer.review.policy import notes, review
+    from syncer.review.revisions import changed_pipeline, read_sides
+
+    sides = read_sides(repo, base, config.root)
+    pipeline = changed_pipeline(repo, base) if base else []
+    policy = review(sides.base, sides.head, pipeline, new=sides.new,
+                    environment=environment, command_line=command_line)  # fmt: skip
+    fixed = {*(n.removeprefix("SYNCER_").lower() for n in environment), *command_line}
+
+    def noted(mapping: Mapping) -> tuple[str, ...]:
+        if sides.base is None:  # a new mirror: all of its policy is this MR's
+            return ()
+        return tuple(notes(mapping.entry, sides.base, sides.head, fixed))
+
+    return policy, noted

@@ -18,6 +18,8 @@ from syncer.record.image import Content, Reason
 from syncer.record.rows import cell, short
 from syncer.registry.client import RegistryClient
 from syncer.registry.manifest import content_of, platforms_in
+from syncer.review.policy import NO_CHANGES, PolicyReview
+from syncer.review.words import code
 from syncer.trust.guard import Trust
 from syncer.trust.naming import subjects_of, summary
 
@@ -34,6 +36,7 @@ class PlanRow:
     problem: str | None = None
     trust: str = ""  # companions found at the source, and the verification result
     copied: tuple[str, ...] | None = None  # platforms= : those that will be copied (None: all)
+    policy_notes: tuple[str, ...] = ()  # what only the MR's own policy change does to it
 
     @property
     def platforms_cell(self) -> str:
@@ -138,18 +141,25 @@ def _with_trust(row: PlanRow, mapping: Mapping, trust: Trust) -> PlanRow:
 
 
 def render_plan(
-    rows: Sequence[PlanRow], problems: Sequence[Problem], base: str, notes: Sequence[str] = ()
+    rows: Sequence[PlanRow],
+    problems: Sequence[Problem],
+    base: str,
+    notes: Sequence[str] = (),
+    *,
+    policy: PolicyReview = NO_CHANGES,
 ) -> str:
-    """The plan as markdown: for the job log, the step summary and the MR comment; `notes`
-    (pull quota, deletions to come) follow the summary line."""
+    """The plan as markdown: for the job log, the step summary and the MR comment. The
+    "Policy changes" section comes first; `notes` (pull quota, deletions to come) follow."""
     lines = [MARKER, "### syncer plan", ""]
     bad = [r for r in rows if r.problem]
     parts = [f"{len(problems)} invalid line(s) in the list"] if problems else []
     parts += [f"{len(bad)} added image(s) that cannot be read"] if bad else []
     if parts:
         lines.append(f"**This change cannot be mirrored as is: {' and '.join(parts)}.**")
-    lines.append(f"{len(rows)} image(s) added. Compared with: {cell(base)}.")
+    review = f" **{_counted(policy)}: review the policy changes.**" if policy.changes else ""
+    lines.append(f"{len(rows)} image(s) added.{review} Compared with: {cell(base)}.")
     lines.append("")
+    lines += policy_section(policy)
     if notes:
         lines += [*(f"- {note}" for note in notes), ""]
     for problem in problems:
@@ -163,6 +173,7 @@ def render_plan(
         ]
         for row in rows:
             check = f"FAILED {cell(short(row.problem, MAX_SHOWN))}" if row.problem else "found"
+            check += "".join(f"; **{cell(note)}**" for note in row.policy_notes)
             lines.append(
                 f"| `{row.source}` | `{row.destination}` | {cell(row.platforms_cell)} "
                 f"| {cell(row.trust)} | {check} |"
@@ -170,8 +181,35 @@ def render_plan(
     return "\n".join(lines) + "\n"
 
 
+def _counted(policy: PolicyReview) -> str:
+    count = len(policy.changes)
+    return f"{count} policy setting(s) new" if policy.new else f"{count} policy change(s)"
+
+
+def policy_section(policy: PolicyReview) -> list[str]:
+    """ "Policy changes", one line a change; nothing at all when there is none."""
+    if not policy.changes:
+        return []
+    lines = ["#### Policy changes", ""]
+    if policy.new:
+        lines += [f"New policy, not a change: {cell(policy.new)}. What the head sets:", ""]
+    lines += [f"- {change.words}" for change in policy.changes]
+    outside = [f"{code(name)} (environment)" for name in policy.environment]
+    outside += [f"{code(key)} (command line)" for key in policy.command_line]
+    if outside:
+        lines.append(
+            f"- Set outside this MR, so not compared: {', '.join(outside)}; these win over "
+            "syncer.yaml."
+        )
+    return [*lines, ""]
+
+
 def plan_json(
-    rows: Sequence[PlanRow], problems: Sequence[Problem], notes: Sequence[str] = ()
+    rows: Sequence[PlanRow],
+    problems: Sequence[Problem],
+    notes: Sequence[str] = (),
+    *,
+    policy: PolicyReview = NO_CHANGES,
 ) -> str:
     return json.dumps(
         {
@@ -180,11 +218,19 @@ def plan_json(
             "problems": [str(p) for p in problems],
             "images": [
                 {"source": r.source, "destination": r.destination, "platforms": list(r.platforms),
-                 "problem": r.problem, "trust": r.trust,
+                 "problem": r.problem, "trust": r.trust, "policy_notes": list(r.policy_notes),
                  "copied_platforms": None if r.copied is None else list(r.copied)}
                 for r in rows
             ],
+            "policy_changes": [
+                {"key": c.key, "old": c.old, "new": c.new, "words": c.words}
+                for c in policy.changes
+            ],
+            "policy_new": policy.new or None,
+            "environment_keys": list(policy.environment),
+            "command_line_keys": list(policy.command_line),
         },
         indent=2,
         sort_keys=True,
+        default=str,  # a YAML date in a rule as written
     )  # fmt: skip
