@@ -74,3 +74,29 @@ def test_check_reports_them_and_nothing_is_contacted(tmp_path: Path) -> None:
 def test_a_registry_error_in_the_plan_is_capped() -> None:
     text = render_plan([PlanRow("a", "d/a", problem="other: " + "x" * 5000)], [], "base")
     assert len(text) < 1000
+
+
+def test_a_tag_selector_is_held_to_allowed_sources_before_any_request() -> None:
+    text = (
+        "quay.io/prometheus/node-exporter tags=semver:^1\n"
+        "evil.example/x tags=semver:^1\n"
+        "169.254.169.254/meta tags=regex:.*\n"
+    )
+    images = apply_policy(parse_list(text, "l"), [r"quay\.io/.*", r"169\.254\..*"])
+    assert [s.key for s in images.selectors] == ["quay.io/prometheus/node-exporter tags=semver:^1"]
+    assert [(p.line, p.message.rpartition(": ")[2]) for p in images.errors] == [
+        (2, "evil.example/x is outside allowed_sources"),
+        (3, "a link-local host is never a registry (refused)"),
+    ]
+
+
+def test_the_tags_a_selector_selects_are_held_to_allowed_sources_too() -> None:
+    from syncer.imagelist.expansion import Expansion, selected_mappings
+
+    (selector,) = parse_list("quay.io/org/app tags=regex:.*\n", "l").selectors
+    expansion = Expansion(selector, ("1.0", "debug"))
+    mappings, problems = selected_mappings(
+        [expansion], "r.example.com/m", "l", [r"quay\.io/org/app:\d.*"]
+    )
+    assert [m.key for m in mappings] == ["quay.io/org/app:1.0"]
+    assert [str(p) for p in problems] == ["l:1: quay.io/org/app:debug is outside allowed_sources"]

@@ -70,7 +70,9 @@ def show_images(
         with registries(config) as held:
             expansions = expand(images.selectors, held.client, config.check_concurrency)
         failed = [f"{x.selector.key}: {x.error}" for x in expansions if x.error]
-        chosen, more = selected_mappings(expansions, config.require_destination(), config.list)
+        chosen, more = selected_mappings(
+            expansions, config.require_destination(), config.list, config.allowed_sources
+        )
         problems += more
         shown += [(str(m.source), str(m.source), str(m.destination)) for m in chosen]
     else:

@@ -124,7 +124,7 @@ def plan_job(
         # A new or changed tag selector: the concrete tags it would copy now.
         selectors = diff.added_selectors
         expansions = expand(selectors, held.client, config.check_concurrency) if selectors else []
-        chosen, more = selected_mappings(expansions, prefix, config.list)
+        chosen, more = selected_mappings(expansions, prefix, config.list, config.allowed_sources)
         problems = sorted([*work.problems, *work.images.duplicates, *more], key=lambda p: p.line)
         inspected = [*mappings, *chosen]
         rows = make_plan(inspected, config, progress, held.client)

@@ -182,7 +182,7 @@ def _plan(
         log(f"{len(diff.added)} new since {base.why}; {len(wanted)} to sync")
     prefix = config.require_destination()
     expansions = expand(to_expand, held.client, config.check_concurrency) if to_expand else []
-    chosen, problems = selected_mappings(expansions, prefix, config.list)
+    chosen, problems = selected_mappings(expansions, prefix, config.list, config.allowed_sources)
     for problem in problems:
         warn(str(problem))
     wanted |= {m.key for m in chosen}

@@ -3,6 +3,7 @@ reads (the registries.conf mirrors first), one tag-list request per page."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -62,10 +63,21 @@ def expand(
 
 
 def selected_mappings(
-    expansions: Sequence[Expansion], prefix: str, path: str
+    expansions: Sequence[Expansion], prefix: str, path: str, allowed: Sequence[str] = ()
 ) -> tuple[list[Mapping], list[Problem]]:
-    entries = [e for x in expansions for e in x.entries()]
-    return map_destinations(entries, prefix, path)
+    """Where each selected tag lands; a tag outside `allowed_sources` is a problem instead."""
+    from syncer.imagelist.policy import refusal
+
+    patterns = [re.compile(p) for p in allowed]
+    entries, refused = [], []
+    for entry in (e for x in expansions for e in x.entries()):
+        why = refusal(entry, patterns)
+        if why is None:
+            entries.append(entry)
+        else:
+            refused.append(Problem(path, entry.line, why))
+    mappings, problems = map_destinations(entries, prefix, path)
+    return mappings, [*refused, *problems]
 
 
 def selector_destination(selector: Selector, prefix: str, tags: str) -> str:

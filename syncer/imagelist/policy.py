@@ -13,6 +13,7 @@ from dataclasses import replace
 from functools import lru_cache
 
 from syncer.imagelist.parse import Entry, ImageList, Problem
+from syncer.imagelist.selectors import Selector
 
 
 def _host(domain: str) -> str:
@@ -38,8 +39,21 @@ def refusal(entry: Entry, allowed: Sequence[re.Pattern[str]]) -> str | None:
     return None
 
 
+def selector_refusal(selector: Selector, allowed: Sequence[re.Pattern[str]]) -> str | None:
+    """Why a tag selector's repository may not be asked for its tags, or None. Its tags are
+    held to `allowed_sources` again once expanded; here, before any request, a pattern must
+    take the repository with some tag (`NAME:latest`) or the bare name."""
+    name = selector.name.name
+    if is_link_local(selector.name.domain):
+        return f"{selector.key}: a link-local host is never a registry (refused)"
+    if allowed and not any(p.fullmatch(f"{name}:latest") or p.fullmatch(name) for p in allowed):
+        return f"{selector.key}: {name} is outside allowed_sources"
+    return None
+
+
 def apply_policy(images: ImageList, allowed: Sequence[str]) -> ImageList:
-    """The list without the sources that may not enter; each of them is an error line."""
+    """The list without the sources (and tag selectors) that may not enter; each of them is
+    an error line."""
     patterns = [re.compile(p) for p in allowed]
     kept: list[Entry] = []
     refused: list[Problem] = []
@@ -49,7 +63,14 @@ def apply_policy(images: ImageList, allowed: Sequence[str]) -> ImageList:
             kept.append(entry)
         else:
             refused.append(Problem(images.path, entry.line, why))
+    selectors = []
+    for selector in images.selectors:
+        why = selector_refusal(selector, patterns)
+        if why is None:
+            selectors.append(selector)
+        else:
+            refused.append(Problem(images.path, selector.line, why))
     if not refused:
         return images
     errors = tuple(sorted([*images.errors, *refused], key=lambda p: p.line))
-    return replace(images, entries=tuple(kept), errors=errors)
+    return replace(images, entries=tuple(kept), errors=errors, selectors=tuple(selectors))
