@@ -38,7 +38,7 @@ from syncer.registry.once import OncePerKey
 
 Log = Callable[[str], None]
 WAIT = 120.0  # seconds a copy waits for another's pull of a shared blob before pulling it
-_CHUNK = 1 << 16
+_CHUNK = 1 << 20  # bytes read and written at a time: fewer rounds through Python
 
 
 @dataclass
@@ -71,18 +71,27 @@ class Relay:
         self._mounts: OncePerKey[tuple[str, str], bool] = OncePerKey()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: `close` waits for the loop to see the shutdown (0.5 s by default).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._started = False
 
     @property
     def host(self) -> str:
         return f"127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> Relay:
-        self._thread.start()
+        """Serve from the first copy on (a run that copies nothing starts no thread)."""
+        with self._lock:
+            if not self._started:
+                self._thread.start()
+                self._started = True
         return self
 
     def close(self) -> None:
-        self._server.shutdown()
+        if self._started:
+            self._server.shutdown()
         self._server.server_close()
 
     @contextmanager
@@ -91,6 +100,7 @@ class Relay:
     ) -> Iterator[Reference]:
         """Where skopeo reads `source` during the block (the same repository path; the
         endpoint reference's tag, or `digest`); claims are given up when it ends."""
+        self.start()
         target = self.client.destination_endpoint(destination)
         with self._lock:
             route = Route(next(self._numbers), source, target)

@@ -133,7 +133,7 @@ def relayed(config: Config, client: RegistryClient, log: Log) -> Iterator[Relay 
         return
     path = config.path(config.blob_locations) if config.blob_locations else None
     locations = BlobLocations(path)
-    relay = Relay(client, locations, log).start()
+    relay = Relay(client, locations, log)  # serves from the first copy on
     try:
         yield relay
     finally:

@@ -95,7 +95,7 @@ class Session:
 
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="ask")
+                self._pool = ThreadPoolExecutor(max_workers=128, thread_name_prefix="ask")
             pool = self._pool
         futures = [pool.submit(under_deadline, call) for call in calls[1:]]
         return [calls[0](), *(future.result() for future in futures)]
