@@ -51,3 +51,22 @@ def state_entries(text: str) -> dict[str, dict[str, Any]]:
         }
         for key, image in load_state(text, "mapping.json").items()
     }
+
+
+def push_checkout(
+    remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> Path:
+    """A CI job for the remote's last push: GitLab's push variables set, the pushed commit
+    checked out in `tmp_path / name`."""
+    log = remote.log("%H")
+    gitlab_push(monkeypatch, log[1] if len(log) > 1 else "0" * 40, log[0])
+    return remote.checkout(tmp_path / name, log[0])
+
+
+def run_last_push(
+    remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, *args: str
+) -> int:
+    """`syncer run ARGS` in a CI job for the remote's last push; its exit code."""
+    from syncer.cli import main
+
+    return main(["run", *args, "-C", str(push_checkout(remote, tmp_path, monkeypatch, name))])

@@ -17,7 +17,7 @@ from testing.httpproxy import FaultyProxy
 from testing.images import layout_dir, make_upstream_image
 from testing.mirrors import write_registries_conf
 from testing.registry import Registry
-from testing.scenario import gitlab_push, remote_state, syncer_yaml
+from testing.scenario import remote_state, run_last_push, syncer_yaml
 
 SIX = [f"docker.io/library/app{n}:1.0" for n in range(6)]
 
@@ -42,14 +42,6 @@ def _remote(tmp_path: Path, destination: Registry, proxy: FaultyProxy, extra: st
     return remote
 
 
-def _run(
-    remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, *args: str
-) -> int:
-    log = remote.log("%H")
-    gitlab_push(monkeypatch, log[1] if len(log) > 1 else "0" * 40, log[0])
-    return main(["run", *args, "-C", str(remote.checkout(tmp_path / name, log[0]))])
-
-
 @pytest.mark.integration
 def test_what_the_quota_cannot_pay_for_waits_for_the_next_run_and_goes_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, upstream: Registry, destination: Registry,
@@ -59,7 +51,7 @@ def test_what_the_quota_cannot_pay_for_waits_for_the_next_run_and_goes_first(
         make_upstream_image(tmp_path / "oci", upstream.host, name)
     counting.reset_quota(3)  # one two-platform copy: the index and both platforms
     remote = _remote(tmp_path, destination, counting)
-    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0  # deferred is not failed
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-1") == 0  # deferred is not failed
     state = remote_state(remote)
     copied = [n for n, s in state.items() if s["status"] == "copied"]
     deferred = [n for n, s in state.items() if s["status"] == "deferred"]
@@ -81,12 +73,12 @@ def test_what_the_quota_cannot_pay_for_waits_for_the_next_run_and_goes_first(
     new = "docker.io/library/app6:1.0"
     make_upstream_image(tmp_path / "oci", upstream.host, new)
     remote.commit({"source-images.list": "".join(f"{n}\n" for n in [new, *SIX])}, "one more")
-    assert _run(remote, tmp_path, monkeypatch, "ci-2", "--dry-run") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-2", "--dry-run") == 0
     planned = [line.split()[2] for line in capsys.readouterr().out.splitlines()
                if line.startswith("would sync")]  # fmt: skip
     assert planned == [*sorted(deferred, key=SIX.index), new]
     counting.reset_quota(100)  # the window moved on
-    assert _run(remote, tmp_path, monkeypatch, "ci-3") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-3") == 0
     assert {s["status"] for s in remote_state(remote).values()} == {"copied"}
 
 
@@ -99,7 +91,7 @@ def test_quota_reserve_keeps_pulls_for_the_people_who_pull(
         make_upstream_image(tmp_path / "oci", upstream.host, name)
     counting.reset_quota(5)
     remote = _remote(tmp_path, destination, counting, "quota_reserve: 2\n")
-    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-1") == 0
     statuses = sorted(s["status"] for s in remote_state(remote).values())
     assert statuses == ["copied"] + ["deferred"] * 5
     assert counting.pulls_left == 2
@@ -151,9 +143,9 @@ def test_a_removed_line_stays_in_the_record_and_without_prune_after_in_the_regis
     destination: Registry, conf: Path,
 ) -> None:  # fmt: skip
     remote = _pruning(tmp_path, destination, conf, "alpine:3.19\nregistry.k8s.io/pause:3.9\n", "")
-    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-1") == 0
     remote.commit({"source-images.list": "alpine:3.19\n"}, "drop pause")
-    assert _run(remote, tmp_path, monkeypatch, "ci-2") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-2") == 0
     entry = remote_state(remote)["registry.k8s.io/pause:3.9"]
     assert entry["removed_at"] is not None
     assert entry["removed_commit"] == remote.log("%H")[1]  # the list's revision without it
@@ -162,7 +154,9 @@ def test_a_removed_line_stays_in_the_record_and_without_prune_after_in_the_regis
     assert "## Removed from the list" in report
     assert "kept (no `prune_after`)" in report
     assert _exists(destination, "third/registry.k8s.io/pause:3.9")
-    assert _run(remote, tmp_path, monkeypatch, "ci-3", "--all") == 0  # nothing is deleted, ever
+    assert (
+        run_last_push(remote, tmp_path, monkeypatch, "ci-3", "--all") == 0
+    )  # nothing is deleted, ever
     assert _exists(destination, "third/registry.k8s.io/pause:3.9")
 
 
@@ -176,21 +170,25 @@ def test_after_the_grace_period_a_removed_image_is_deleted_with_its_companions(
     pause = "registry.k8s.io/pause:3.9"
     sign(upstream.host, "registry.k8s.io/pause", images[pause], Key.generate())
     remote = _pruning(tmp_path, destination, conf, f"alpine:3.19\n{pause}\n")
-    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-1") == 0
     signature = f"third/registry.k8s.io/pause:{companion_tag(images[pause], '.sig')}"
     assert _exists(destination, signature)
     remote.commit({"source-images.list": "alpine:3.19\n"}, "drop pause")
-    assert _run(remote, tmp_path, monkeypatch, "ci-2a", "--dry-run") == 0  # not recorded yet
+    assert (
+        run_last_push(remote, tmp_path, monkeypatch, "ci-2a", "--dry-run") == 0
+    )  # not recorded yet
     assert "would delete" not in capsys.readouterr().out
-    assert _run(remote, tmp_path, monkeypatch, "ci-2") == 0  # the removal is recorded first
+    assert (
+        run_last_push(remote, tmp_path, monkeypatch, "ci-2") == 0
+    )  # the removal is recorded first
     assert _exists(destination, f"third/{pause}")  # not before the next run
     assert "will be deleted" not in remote.show("main", "MAPPING.md")
     assert "after 20" in remote.show("main", "MAPPING.md")  # the date it may go
     capsys.readouterr()
-    assert _run(remote, tmp_path, monkeypatch, "ci-3", "--dry-run") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-3", "--dry-run") == 0
     assert f"would delete {destination.host}/third/{pause}" in capsys.readouterr().out
     assert _exists(destination, f"third/{pause}")
-    assert _run(remote, tmp_path, monkeypatch, "ci-4") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-4") == 0
     assert not _exists(destination, f"third/{pause}")
     assert not _exists(destination, signature)  # its companions went with it
     assert _exists(destination, "third/docker.io/library/alpine:3.19")
@@ -212,10 +210,10 @@ def test_a_removed_tag_sharing_its_digest_with_a_listed_one_goes_from_the_record
         check=True, capture_output=True,
     )  # fmt: skip
     remote = _pruning(tmp_path, destination, conf, "alpine:3.19\nalpine:3\n")
-    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-1") == 0
     remote.commit({"source-images.list": "alpine:3.19\n"}, "drop the moving tag")
-    assert _run(remote, tmp_path, monkeypatch, "ci-2") == 0
-    assert _run(remote, tmp_path, monkeypatch, "ci-3") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-2") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-3") == 0
     entry = remote_state(remote)["docker.io/library/alpine:3"]
     assert entry["pruned_at"] is not None
     assert "docker.io/library/alpine:3.19 still has this digest" in entry["prune_note"]
@@ -230,12 +228,12 @@ def test_a_line_added_back_before_the_deadline_is_kept(
 ) -> None:  # fmt: skip
     pause = "registry.k8s.io/pause:3.9"
     remote = _pruning(tmp_path, destination, conf, f"alpine:3.19\n{pause}\n", "prune_after: 30d\n")
-    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-1") == 0
     remote.commit({"source-images.list": "alpine:3.19\n"}, "drop pause")
-    assert _run(remote, tmp_path, monkeypatch, "ci-2") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-2") == 0
     assert remote_state(remote)[pause]["removed_at"] is not None
     remote.commit({"source-images.list": f"alpine:3.19\n{pause}\n"}, "pause is back")
-    assert _run(remote, tmp_path, monkeypatch, "ci-3") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-3") == 0
     entry = remote_state(remote)[pause]
     assert (entry["removed_at"], entry["status"]) == (None, "copied")
     assert "## Removed from the list" not in remote.show("main", "MAPPING.md")
@@ -251,10 +249,12 @@ def test_a_registry_that_refuses_deletes_leaves_the_image_and_says_so(
     conf = write_registries_conf(tmp_path / "keeper.conf", upstream.host, keeper.host)
     pause = "registry.k8s.io/pause:3.9"
     remote = _pruning(tmp_path, keeper, conf, f"alpine:3.19\n{pause}\n")
-    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-1") == 0
     remote.commit({"source-images.list": "alpine:3.19\n"}, "drop pause")
-    assert _run(remote, tmp_path, monkeypatch, "ci-2") == 0
-    assert _run(remote, tmp_path, monkeypatch, "ci-3") == 0  # refused: a note, not a failure
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-2") == 0
+    assert (
+        run_last_push(remote, tmp_path, monkeypatch, "ci-3") == 0
+    )  # refused: a note, not a failure
     entry = remote_state(remote)[pause]
     assert entry["pruned_at"] is None
     assert entry["prune_note"].startswith("the registry refused the delete: HTTP 405")

@@ -15,7 +15,7 @@ from testing.httpproxy import FaultyProxy, Refusal
 from testing.images import digest_of, inspect_raw, make_upstream_image
 from testing.mirrors import write_registries_conf
 from testing.registry import Registry
-from testing.scenario import gitlab_push, syncer_yaml
+from testing.scenario import push_checkout, syncer_yaml
 
 pytestmark = pytest.mark.integration
 BASE: dict[str, tuple[bytes, ...]] = {
@@ -34,12 +34,6 @@ def _base_layers(upstream: Registry, name: str) -> set[str]:
     return found
 
 
-def _job(remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> Path:
-    log = remote.log("%H")
-    gitlab_push(monkeypatch, log[1] if len(log) > 1 else "0" * 40, log[0])
-    return remote.checkout(tmp_path / name, log[0])
-
-
 def test_a_later_job_mounts_a_shared_layer_the_mirror_holds_instead_of_pulling_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, upstream: Registry, destination: Registry,
     conf: Path,
@@ -50,12 +44,12 @@ def test_a_later_job_mounts_a_shared_layer_the_mirror_holds_instead_of_pulling_i
     assert shared == _base_layers(upstream, B)
     remote = Remote(tmp_path, {"syncer.yaml": syncer_yaml(destination, conf)})
     remote.commit({"source-images.list": "first:1.0\n"}, "first")
-    first = _job(remote, tmp_path, monkeypatch, "ci-1")
+    first = push_checkout(remote, tmp_path, monkeypatch, "ci-1")
     assert main(["run", "-C", str(first)]) == 0
     assert (first / ".syncer" / "blob-locations").is_file()
 
     remote.commit({"source-images.list": f"first:1.0\n{B}\n"}, "second")
-    second = _job(remote, tmp_path, monkeypatch, "ci-2")  # a new job: a fresh clone...
+    second = push_checkout(remote, tmp_path, monkeypatch, "ci-2")  # a new job: a fresh clone...
     shutil.copytree(first / ".syncer", second / ".syncer")  # ...and the pipeline's cache
     upstream.clear_log()
     assert main(["run", "-C", str(second)]) == 0
@@ -81,7 +75,7 @@ def test_concurrent_copies_on_one_new_base_pull_it_once(
     remote = Remote(tmp_path, {"syncer.yaml": syncer_yaml(destination, conf)})
     remote.commit({"source-images.list": "".join(f"{n}\n" for n in names)}, "four")
     upstream.clear_log()
-    assert main(["run", "-C", str(_job(remote, tmp_path, monkeypatch, "ci"))]) == 0
+    assert main(["run", "-C", str(push_checkout(remote, tmp_path, monkeypatch, "ci"))]) == 0
     gets = [path.rpartition("/")[2] for verb, path, _ in upstream.requests()
             if verb == "GET" and "/blobs/" in path]  # fmt: skip
     assert sorted(d for d in gets if d in shared) == sorted(shared)  # each once
@@ -98,10 +92,10 @@ def test_a_registry_that_refuses_mounts_still_gets_the_image_copied_and_checked(
         yaml = syncer_yaml(destination, conf).replace(destination.host, proxy.host)
         remote = Remote(tmp_path, {"syncer.yaml": yaml})
         remote.commit({"source-images.list": "first:1.0\n"}, "first")
-        first = _job(remote, tmp_path, monkeypatch, "ci-1")
+        first = push_checkout(remote, tmp_path, monkeypatch, "ci-1")
         assert main(["run", "-C", str(first)]) == 0
         remote.commit({"source-images.list": f"first:1.0\n{B}\n"}, "second")
-        second = _job(remote, tmp_path, monkeypatch, "ci-2")
+        second = push_checkout(remote, tmp_path, monkeypatch, "ci-2")
         shutil.copytree(first / ".syncer", second / ".syncer")
         assert main(["run", "-C", str(second)]) == 0
         assert proxy.refused  # it was asked, and said no

@@ -14,7 +14,7 @@ from testing.artifacts import push_artifact, push_chart
 from testing.gitrepo import Remote
 from testing.images import build_image, digest_of, inspect_raw, make_upstream_image, push_image
 from testing.registry import Registry
-from testing.scenario import gitlab_push, remote_state, syncer_yaml
+from testing.scenario import remote_state, run_last_push, syncer_yaml
 
 PREFIX = "r.example.com/m"
 FOUR = (("linux", "amd64"), ("linux", "arm64"), ("linux", "ppc64le"), ("linux", "s390x"))
@@ -111,14 +111,6 @@ def _remote(
     return remote
 
 
-def _run(
-    remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, *args: str
-) -> int:
-    log = remote.log("%H")
-    gitlab_push(monkeypatch, log[1] if len(log) > 1 else "0" * 40, log[0])
-    return main(["run", *args, "-C", str(remote.checkout(tmp_path / name, log[0]))])
-
-
 @pytest.mark.integration
 def test_a_platform_subset_lands_as_its_own_index_of_byte_identical_platforms(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, upstream: Registry, destination: Registry,
@@ -127,7 +119,7 @@ def test_a_platform_subset_lands_as_its_own_index_of_byte_identical_platforms(
     source_digest = make_upstream_image(tmp_path / "oci", upstream.host, f"{WEB}:1.0", FOUR)
     source_index = inspect_raw(f"{upstream.host}/{WEB}:1.0", "--tls-verify=false")
     remote = _remote(tmp_path, destination, conf, "web:1.0 platforms=linux/amd64,linux/arm64\n")
-    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-1") == 0
     mirrored = f"{destination.host}/third/{WEB}"
     index = inspect_raw(f"{mirrored}:1.0", "--tls-verify=false")
     kept = {e["platform"]["architecture"]: e["digest"] for e in index["manifests"]}
@@ -150,7 +142,7 @@ def test_a_platform_subset_lands_as_its_own_index_of_byte_identical_platforms(
     capsys.readouterr()
 
     upstream.clear_log()  # a no-op re-sync: HEADs only at the source
-    assert _run(remote, tmp_path, monkeypatch, "ci-2", "--all") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-2", "--all") == 0
     assert upstream.count("GET", "manifests") == 0
     assert "skipped" in capsys.readouterr().out
     assert remote_state(remote)[f"{WEB}:1.0"]["source_digest"] == source_digest
@@ -159,7 +151,7 @@ def test_a_platform_subset_lands_as_its_own_index_of_byte_identical_platforms(
     layout = tmp_path / "moved"
     moved = build_image(layout, "moved web", "1.0", FOUR)
     push_image(layout, "1.0", f"{upstream.host}/{WEB}:1.0")
-    assert _run(remote, tmp_path, monkeypatch, "ci-3", "--all") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-3", "--all") == 0
     entry = remote_state(remote)[f"{WEB}:1.0"]
     assert entry["source_digest"] == moved
     assert entry["drift"] is not None
@@ -173,7 +165,7 @@ def test_a_subset_matching_nothing_fails_before_any_copy(
 ) -> None:  # fmt: skip
     make_upstream_image(tmp_path / "oci", upstream.host, f"{WEB}:1.0", FOUR)
     remote = _remote(tmp_path, destination, conf, "web:1.0 platforms=windows/amd64\n")
-    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 1
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-1") == 1
     entry = remote_state(remote)[f"{WEB}:1.0"]
     assert entry["reason"] == "platforms"
     assert "linux/amd64, linux/arm64, linux/ppc64le, linux/s390x" in entry["error"]
@@ -202,7 +194,7 @@ def test_a_chosen_name_lands_where_it_says_and_the_report_says_pull_it_by_that_n
 ) -> None:  # fmt: skip
     digest = make_upstream_image(tmp_path / "oci", upstream.host, f"{WEB}:1.0")
     remote = _remote(tmp_path, destination, conf, "web:1.0 as=team/web\n")
-    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-1") == 0
     assert digest_of(f"{destination.host}/third/team/web:1.0", "--tls-verify=false") == digest
     report = remote.show("main", "MAPPING.md")
     assert f"- `{WEB}:1.0` → `{destination.host}/third/team/web:1.0`" in report
@@ -226,7 +218,7 @@ def test_a_helm_chart_and_an_artifact_are_mirrored_byte_for_byte_and_reported_as
     )
     lines = "ghcr.io/acme/charts/web:1.2.3\nghcr.io/acme/policy:v1\n"
     remote = _remote(tmp_path, destination, conf, lines)
-    assert _run(remote, tmp_path, monkeypatch, "ci-1") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-1") == 0
     dest = f"{destination.host}/third/ghcr.io/acme"
     assert digest_of(f"{dest}/charts/web:1.2.3", "--tls-verify=false") == chart
     assert digest_of(f"{dest}/policy:v1", "--tls-verify=false") == blob
@@ -240,7 +232,7 @@ def test_a_helm_chart_and_an_artifact_are_mirrored_byte_for_byte_and_reported_as
     assert f"docker pull {destination.host}/third/IMAGE:TAG" in report  # no image to show
     capsys.readouterr()
     upstream.clear_log()
-    assert _run(remote, tmp_path, monkeypatch, "ci-2") == 0  # complete: nothing to do
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-2") == 0  # complete: nothing to do
     assert "0 to sync" in capsys.readouterr().out
-    assert _run(remote, tmp_path, monkeypatch, "ci-3", "--all") == 0
+    assert run_last_push(remote, tmp_path, monkeypatch, "ci-3", "--all") == 0
     assert upstream.count("GET", "manifests") == 0

@@ -26,19 +26,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
 
 from syncer.containers.pull_sources import Endpoint
+from syncer.copy.blobs import BlobLocations
 from syncer.imagelist.reference import Reference
 from syncer.registry.client import RegistryClient
-from syncer.registry.http import Response
 from syncer.registry.once import OncePerKey
 
 Log = Callable[[str], None]
 WAIT = 120.0  # seconds a copy waits for another's pull of a shared blob before pulling it
-_CHUNK = 1 << 20  # bytes read and written at a time: fewer rounds through Python
 
 
 @dataclass
@@ -61,6 +57,8 @@ class _Claim:
 
 class Relay:
     def __init__(self, client: RegistryClient, locations: BlobLocations, log: Log) -> None:
+        from syncer.copy.relay_http import RelayServer
+
         self.client, self.locations, self.log = client, locations, log
         self._routes: dict[int, Route] = {}
         self._claims: dict[str, _Claim] = {}
@@ -69,13 +67,13 @@ class Relay:
         # Each blob mounted into a repository once (two mounts of one blob into one
         # repository at once race in distribution's storage: a HEAD then answers 500).
         self._mounts: OncePerKey[tuple[str, str], bool] = OncePerKey()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
+        self._server = RelayServer(self)
         # A short poll: `close` waits for the loop to see the shutdown (0.5 s by default).
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
         self._started = False
+        self._landing: list[threading.Thread] = []  # blobs seen to their repository
 
     @property
     def host(self) -> str:
@@ -90,9 +88,15 @@ class Relay:
         return self
 
     def close(self) -> None:
+        """Stop serving; the checks that blobs landed end first (they use the client, which
+        the run closes next)."""
         if self._started:
             self._server.shutdown()
         self._server.server_close()
+        with self._lock:
+            landing, self._landing = self._landing, []
+        for thread in landing:
+            thread.join(timeout=15)
 
     @contextmanager
     def route(
@@ -177,7 +181,10 @@ class Relay:
         image's repository, it is known there, and the copies waiting for it go on (checked
         away from this connection, which skopeo reuses for its next blob)."""
         route.pulled.add(digest)
-        threading.Thread(target=self._landed, args=(route, digest), daemon=True).start()
+        thread = threading.Thread(target=self._landed, args=(route, digest), daemon=True)
+        with self._lock:
+            self._landing.append(thread)
+        thread.start()
 
     def _landed(self, route: Route, digest: str) -> None:
         if route.destination is not None and self._until_held(route, digest):
@@ -212,141 +219,3 @@ def _blobs(body: bytes) -> list[str]:
         return []
     found = [manifest.get("config"), *(manifest.get("layers") or [])]
     return [str(d["digest"]) for d in found if isinstance(d, dict) and "digest" in d]
-
-
-class BlobLocations:
-    """Which destination repository holds each blob, as this and earlier runs saw it; kept in
-    the working tree (one `digest repository` a line) for the next job to mount from."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._where: dict[str, list[str]] = {}
-        self._lock = threading.Lock()
-        self._changed = False
-        if path is not None and path.is_file():
-            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-                digest, _, repository = line.partition(" ")
-                if digest.startswith("sha256:") and repository:
-                    self._where.setdefault(digest, []).append(repository)
-
-    def where(self, digest: str) -> list[str]:
-        with self._lock:
-            return list(reversed(self._where.get(digest, [])))  # the latest first
-
-    def add(self, digest: str, repository: str) -> None:
-        with self._lock:
-            known = self._where.setdefault(digest, [])
-            if repository not in known:
-                known.append(repository)
-                del known[:-3]  # a few places are enough to mount from
-                self._changed = True
-
-    def save(self) -> None:
-        if self.path is None or not self._changed:
-            return
-        from syncer.files import write_atomic
-
-        with self._lock:
-            lines = [f"{d} {r}\n" for d in sorted(self._where) for r in self._where[d]]
-        write_atomic(self.path, "".join(lines))
-
-
-def _handler(relay: Relay) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _reply(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:
-            self.send_response(status)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        def _route(self) -> tuple[Route, str] | None:
-            """`/v2/r<N>/<path>/<manifests|blobs>/<ref>` -> (its route, `<kind>/<ref>`)."""
-            parts = self.path.split("/", 3)
-            if len(parts) < 4 or parts[1] != "v2" or not parts[2].startswith("r"):
-                return None
-            if not parts[2][1:].isdigit():
-                return None
-            route = relay.route_of(int(parts[2][1:]))
-            for kind in ("/manifests/", "/blobs/"):
-                if route is not None and kind in parts[3]:
-                    return route, kind.strip("/") + "/" + parts[3].rpartition(kind)[2]
-            return None
-
-        def _answer(self) -> None:
-            if self.path.rstrip("/") == "/v2":
-                self._reply(200, {"Content-Type": "application/json"}, b"{}")
-                return
-            found = self._route()
-            if found is None:
-                self._reply(404, {"Content-Type": "application/json"}, _error("NAME_UNKNOWN"))
-                return
-            route, suffix = found
-            if suffix.startswith("manifests/"):
-                self._manifest(route, suffix)
-            else:
-                self._blob(route, suffix)
-
-        def _manifest(self, route: Route, suffix: str) -> None:
-            answer = relay.client.session.send(self.command, route.source, suffix)
-            if answer is None:
-                self._reply(502, {}, _error("UNREACHABLE"))
-                return
-            if answer.status_code == 200 and self.command == "GET":
-                relay.before_manifest(route, answer.content)
-            self._reply(answer.status_code, _passed(answer), answer.content)
-
-        def _blob(self, route: Route, suffix: str) -> None:
-            digest = suffix.partition("/")[2]
-            sent = [False]
-
-            def sink(upstream: Any) -> None:
-                self.send_response(200)
-                for key in ("Content-Type", "Content-Length", "Docker-Content-Digest"):
-                    if upstream.getheader(key):
-                        self.send_header(key, upstream.getheader(key))
-                if not upstream.getheader("Content-Length"):  # framed by the connection's end
-                    self.send_header("Connection", "close")
-                    self.close_connection = True
-                self.end_headers()
-                sent[0] = True
-                while chunk := upstream.read(_CHUNK):
-                    if self.command != "HEAD":
-                        self.wfile.write(chunk)
-
-            answer = relay.client.session.send(self.command, route.source, suffix, sink=sink)
-            if answer is not None and answer.status_code in (301, 302, 303, 307, 308):
-                location = answer.headers.get("location", "")
-                plain = relay.client.session.client(verify=not route.source.insecure)
-                answer = plain.request(self.command, location, sink=sink)  # its own signature
-            if sent[0]:
-                if self.command == "GET":
-                    relay.pulled(route, digest)
-                return
-            if answer is None:
-                self._reply(502, {}, _error("UNREACHABLE"))
-                return
-            self._reply(answer.status_code, _passed(answer), answer.content)
-
-        do_GET = do_HEAD = _answer
-
-    return Handler
-
-
-def _passed(answer: Response) -> dict[str, str]:
-    return {
-        key: value
-        for key in ("Content-Type", "Docker-Content-Digest", "Location", "Retry-After")
-        if (value := answer.headers.get(key))
-    }
-
-
-def _error(code: str) -> bytes:
-    return json.dumps({"errors": [{"code": code, "message": code.lower()}]}).encode()

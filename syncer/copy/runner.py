@@ -13,10 +13,11 @@ from threading import Lock, Semaphore
 from syncer.config import Config
 from syncer.containers.auth import DockerAuth
 from syncer.containers.pull_sources import RegistriesConf
+from syncer.copy.blobs import BlobLocations
 from syncer.copy.check import Checker
 from syncer.copy.copier import SkopeoCopier
 from syncer.copy.engine import ImageSync
-from syncer.copy.relay import BlobLocations, Relay
+from syncer.copy.relay import Relay
 from syncer.copy.skopeo import SkopeoOptions
 from syncer.errors import SyncerError, UsageError
 from syncer.heartbeat import Heartbeat, quiet

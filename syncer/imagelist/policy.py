@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import lru_cache
+from typing import TypeVar
 
 from syncer.imagelist.parse import Entry, ImageList, Problem
 from syncer.imagelist.selectors import Selector
+
+T = TypeVar("T", Entry, Selector)
 
 
 def _host(domain: str) -> str:
@@ -55,22 +58,21 @@ def apply_policy(images: ImageList, allowed: Sequence[str]) -> ImageList:
     """The list without the sources (and tag selectors) that may not enter; each of them is
     an error line."""
     patterns = [re.compile(p) for p in allowed]
-    kept: list[Entry] = []
     refused: list[Problem] = []
-    for entry in images.entries:
-        why = refusal(entry, patterns)
-        if why is None:
-            kept.append(entry)
-        else:
-            refused.append(Problem(images.path, entry.line, why))
-    selectors = []
-    for selector in images.selectors:
-        why = selector_refusal(selector, patterns)
-        if why is None:
-            selectors.append(selector)
-        else:
-            refused.append(Problem(images.path, selector.line, why))
+
+    def admitted(items: Iterable[T], why_not: Callable[[T], str | None]) -> tuple[T, ...]:
+        kept = []
+        for item in items:
+            why = why_not(item)
+            if why is None:
+                kept.append(item)
+            else:
+                refused.append(Problem(images.path, item.line, why))
+        return tuple(kept)
+
+    entries = admitted(images.entries, lambda e: refusal(e, patterns))
+    selectors = admitted(images.selectors, lambda s: selector_refusal(s, patterns))
     if not refused:
         return images
     errors = tuple(sorted([*images.errors, *refused], key=lambda p: p.line))
-    return replace(images, entries=tuple(kept), errors=errors, selectors=tuple(selectors))
+    return replace(images, entries=entries, errors=errors, selectors=selectors)
