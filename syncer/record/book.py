@@ -5,7 +5,8 @@ gets; rows are made as the templates read them. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
+from functools import cached_property
 from typing import NamedTuple, cast
 
 from syncer.record.image import State, Status
@@ -55,17 +56,12 @@ def fits_one_page(
 
 def _attention(table: Rows, state: State) -> list[str]:
     """What needs someone to look: failed (unverified among them), deferred, then drifted."""
-    failed, deferred, drifted = [], [], []
-    for key in table.keys:
-        known = state.get(key)
-        if known is None:
-            continue
-        if known.failed:
-            failed.append(key)
-        elif known.status == Status.DEFERRED:
-            deferred.append(key)
-        elif known.drift is not None:
-            drifted.append(key)
+    copied, get = Status.COPIED, state.get
+    # Most images are mirrored and never drifted: the one test they need, first.
+    keys = [k for k in table.keys if (s := get(k)) and (s.status != copied or s.drift)]
+    failed = [k for k in keys if state[k].status == Status.FAILED]
+    deferred = [k for k in keys if state[k].status == Status.DEFERRED]
+    drifted = [k for k in keys if state[k].status == copied]
     return [*failed, *deferred, *drifted]
 
 
@@ -76,6 +72,7 @@ class Book:
         self,
         table: Rows,
         state: State,
+        registries: Sequence[tuple[str, Rows]],  # the images by source registry, sorted
         gone: tuple[list[Gone], list[Gone]],
         where: tuple[str, str],  # the report's path and the pages' folder
         prefix: int,
@@ -84,12 +81,8 @@ class Book:
     ) -> None:
         self.table, self.state, self.escape = table, state, escape
         self.report, self.folder = where
-        by_registry: dict[str, list[str]] = {}
-        for key in table.keys:
-            by_registry.setdefault(key.partition("/")[0], []).append(key)
-        registries = sorted(by_registry)
-        names = file_names(["removed", "pruned", *registries])
-        groups = [Group(r, names[r], by_registry[r]) for r in registries]
+        names = file_names(["removed", "pruned", *(registry for registry, _ in registries)])
+        groups = [Group(registry, names[registry], group.keys) for registry, group in registries]
         self.images = plan_pages(
             groups, lambda key: line_size(key, state.get(key), prefix), self.folder, rows
         )
@@ -108,12 +101,16 @@ class Book:
         size = lambda key: _gone_size(self.gone[key], prefix)  # noqa: E731
         return plan_pages([group], size, self.folder, rows)
 
+    @cached_property
+    def attention(self) -> list[str]:
+        return _attention(self.table, self.state)
+
     def _link(self, page: Page, start: str) -> Link:
         return Link(page.title, link(page.path, start), len(page.keys), page.first, page.last)
 
     def index(self, context: dict[str, object]) -> dict[str, object]:
         """The report's context: `context` (what one file would show) with the pages."""
-        attention = _attention(self.table, self.state)
+        attention = self.attention
         charts, renamed = cast(Rows, context["charts"]), cast(Rows, context["renamed"])
         return {
             **context,

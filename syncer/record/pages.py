@@ -72,7 +72,7 @@ def line_size(key: str, known: ImageState | None, prefix: int) -> int:
     size = 2 * len(key) + prefix + 150
     if known is None:
         return size
-    size += sum(len(p) + 2 for p in known.platforms) + sum(len(p) + 2 for p in known.left_out)
+    size += 16 * (len(known.platforms) + len(known.left_out))  # `linux/arm64/v8, `
     if known.selected_by:
         size += len(known.selected_by) + 8
     if known.status != Status.COPIED or known.drift or known.source_digest:
@@ -105,24 +105,36 @@ def file_names(groups: Iterable[str]) -> dict[str, str]:
     return names
 
 
+def _first_of_repository(keys: Sequence[str], index: int, start: int) -> int:
+    """Where the repository of `keys[index]` starts, looking back no further than `start`
+    (only where a page is full: a repository a key would cost a large list its time)."""
+    name = repository(keys[index])
+    first = index
+    while first > start and repository(keys[first - 1]) == name:
+        first -= 1
+    return first
+
+
 def _breaks(
-    weights: Sequence[int], repositories: Sequence[str], rows: int, budget: int
+    keys: Sequence[str], size: Callable[[str], int], rows: int, budget: int
 ) -> Iterator[int]:
     """Where the pages of one group start, after the first: before a repository's first
     image, unless the repository fills the page alone."""
     start = used = 0
-    first = 0  # of the current repository
-    for index, weight in enumerate(weights):
-        if index and repositories[index] != repositories[index - 1]:
-            first = index
+    weights: list[int] = []  # of this page's keys
+    for index, key in enumerate(keys):
+        weight = size(key)
         if index > start and (index - start >= rows or used + weight > budget):
-            start = first if first > start else index  # the repository moves on whole
+            first = _first_of_repository(keys, index, start)
+            cut = first if first > start else index  # the repository moves on whole
+            weights, start = weights[cut - start :], cut
             yield start
-            used = sum(weights[start:index])
+            used = sum(weights)
             if index > start and used + weight > budget:
-                start, used = index, 0
+                weights, start, used = [], index, 0
                 yield start
         used += weight
+        weights.append(weight)
 
 
 def plan_pages(
@@ -136,9 +148,7 @@ def plan_pages(
     pages: list[Page] = []
     for group in groups:
         keys = group.keys
-        weights = [size(key) for key in keys]
-        breaks = _breaks(weights, [repository(key) for key in keys], max(1, rows), budget)
-        starts = [0, *breaks, len(keys)]
+        starts = [0, *_breaks(keys, size, max(1, rows), budget), len(keys)]
         of = len(starts) - 1
         for number, (start, end) in enumerate(pairwise(starts), 1):
             name = group.name if of == 1 else f"{group.name}-{number}"

@@ -163,7 +163,9 @@ def report_files(
     if template is not None or fits_one_page(table, state, others, len(prefix), page_size):
         return {report: Pieces(lambda: renderer.generate(name, context))}
     gone = (cast(list[Gone], context["removed"]), cast(list[Gone], context["pruned"]))
-    book = Book(table, state, gone, (report, folder), len(prefix), page_size, renderer.escape)
+    registries = cast(list[tuple[str, Rows]], context["groups"])
+    where = (report, folder)
+    book = Book(table, state, registries, gone, where, len(prefix), page_size, renderer.escape)
     files: dict[str, Text] = {report: Pieces(lambda: renderer.generate(name, book.index(context)))}
     for page in book.pages:
         files[page.path] = _page_file(renderer, book, page, context)
