@@ -12,7 +12,8 @@ from urllib.parse import unquote
 import pytest
 
 from syncer.cli import main
-from syncer.config import Config
+from syncer.config import Config, load_config
+from syncer.errors import UsageError
 from syncer.files import Text, holds, write_atomic
 from syncer.imagelist.parse import Mapping, map_destinations, parse_list
 from syncer.record.image import Content, Image, Reason, State, Status
@@ -258,6 +259,27 @@ def test_the_pages_folder_is_beside_the_report_and_owns_only_pages(tmp_path: Pat
     assert folder.owns("mapping/gone.md")
     assert not folder.owns("mapping/sub/x.md")
     assert not folder.owns("MAPPING.md")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("report_page_size: 0\n", "report_page_size must be at least 1, got 0"),
+        ("report_page_size: lots\n", "report_page_size must be a whole number"),
+        ("report_pages: /etc\n", "report_pages must be a folder inside the repository"),
+        ("report_pages: ../elsewhere\n", "report_pages must be a folder inside the repository"),
+        ("report_pages: .\n", "report_pages must be a folder inside the repository"),
+    ],
+)
+def test_the_page_keys_say_what_is_wrong_with_them(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    (tmp_path / "syncer.yaml").write_text(content)
+    with pytest.raises(UsageError, match=message):
+        load_config(tmp_path, {}, {})
+    (tmp_path / "syncer.yaml").write_text("report_pages: docs/images\n")
+    config = load_config(tmp_path, {"SYNCER_REPORT_PAGE_SIZE": "7"}, {})
+    assert (config.pages, config.report_page_size) == ("docs/images", 7)
 
 
 def test_a_dry_run_counts_unchanged_pages_and_names_the_ones_no_longer_needed(

@@ -87,17 +87,18 @@ class Book:
             groups, lambda key: line_size(key, state.get(key), prefix), self.folder, rows
         )
         self.gone = {entry.source: entry for entries in gone for entry in entries}
-        self.removed_pages = self._gone_pages(REMOVED, names["removed"], gone[0], prefix, rows)
-        self.pruned_pages = self._gone_pages(PRUNED, names["pruned"], gone[1], prefix, rows)
+        self.removed_pages = self._gone_pages(
+            Group(REMOVED, names["removed"], [g.source for g in gone[0]], "removed"), prefix, rows
+        )
+        self.pruned_pages = self._gone_pages(
+            Group(PRUNED, names["pruned"], [g.source for g in gone[1]], "pruned"), prefix, rows
+        )
         self.pages = [*self.images, *self.removed_pages, *self.pruned_pages]
 
-    def _gone_pages(
-        self, label: str, name: str, entries: list[Gone], prefix: int, rows: int
-    ) -> list[Page]:
+    def _gone_pages(self, group: Group, prefix: int, rows: int) -> list[Page]:
         """Pages of their own for the removed (or pruned) images, when there are many."""
-        if len(entries) <= GONE_SHOWN:
+        if len(group.keys) <= GONE_SHOWN:
             return []
-        group = Group(label, name, [entry.source for entry in entries])
         size = lambda key: _gone_size(self.gone[key], prefix)  # noqa: E731
         return plan_pages([group], size, self.folder, rows)
 
@@ -133,13 +134,12 @@ class Book:
 
     def page(self, page: Page, context: dict[str, object]) -> dict[str, object]:
         """A page's context: the names of things from `context`, its title, its lines."""
-        siblings = [p for p in self.pages if p.label == page.label]
+        siblings = [p for p in self.pages if (p.kind, p.label) == (page.kind, page.label)]
         at = page.number - 1
-        kind = {REMOVED: "removed", PRUNED: "pruned"}.get(page.label, "images")
         return {
             **{k: context[k] for k in ("prefix", "list_file", "state_file", "prune_after")},
             "title": page.title,
-            "kind": kind,
+            "kind": page.kind,
             "count": len(page.keys),
             "first": page.first,
             "last": page.last,
@@ -147,10 +147,10 @@ class Book:
             "report_name": self.report.rpartition("/")[2],
             "previous": self._link(siblings[at - 1], page.path) if at > 0 else None,
             "next": self._link(siblings[at + 1], page.path) if at + 1 < len(siblings) else None,
-            "lines": self._lines(page, kind),
+            "lines": self._lines(page),
         }
 
-    def _lines(self, page: Page, kind: str) -> Iterator[str] | TableLines:
-        if kind == "images":
+    def _lines(self, page: Page) -> Iterator[str] | TableLines:
+        if page.kind == "images":
             return TableLines(Rows(list(page.keys), self.table.make), self.escape)
         return (self.gone[key].line(self.escape) for key in page.keys)

@@ -21,7 +21,7 @@ from urllib.parse import quote
 from syncer.record.image import ImageState, Status
 
 PAGE_ROWS = 2000  # table lines a page holds at most (`report_page_size`)
-PAGE_BYTES = 500_000  # estimated bytes a page holds at most, half of what the tests allow
+PAGE_BYTES = 500_000  # estimated bytes a page holds at most (a quarter of GitHub's limit)
 ATTENTION_SHOWN = 1000  # images MAPPING.md names under "Needs attention", failed ones first
 LISTED_SHOWN = 100  # charts and renamed images MAPPING.md names under "Use the mirror"
 PAGE_HEADING = "# Mirrored images: "  # how every page starts (page.md.j2)
@@ -34,6 +34,7 @@ class Group(NamedTuple):
     label: str  # `docker.io`, `Removed from the list`
     name: str  # its pages' file name, without number and `.md`
     keys: Sequence[str]  # sorted
+    kind: str = "images"  # or `removed`, `pruned`: which table its pages have
 
 
 class Page(NamedTuple):
@@ -44,6 +45,7 @@ class Page(NamedTuple):
     number: int  # 1, 2... within its group
     of: int  # how many pages its group has
     keys: Sequence[str]
+    kind: str = "images"
 
     @property
     def title(self) -> str:
@@ -153,7 +155,7 @@ def plan_pages(
         for number, (start, end) in enumerate(pairwise(starts), 1):
             name = group.name if of == 1 else f"{group.name}-{number}"
             path = posixpath.join(folder, f"{name}.md")
-            pages.append(Page(path, group.label, number, of, keys[start:end]))
+            pages.append(Page(path, group.label, number, of, keys[start:end], group.kind))
     return pages
 
 
