@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import posixpath
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 from syncer.errors import UsageError
 from syncer.imagelist.options import parse_platforms
 from syncer.imagelist.reference import InvalidReference, validate_destination_prefix
+from syncer.record.pages import PAGE_ROWS
 from syncer.trust.drift import DriftMode
 from syncer.trust.spec import KEYS as SPEC_KEYS
 from syncer.trust.spec import VerifyRule
@@ -32,6 +34,8 @@ class Config:
     report: str = "MAPPING.md"
     state: str = "mapping.json"
     report_template: str | None = None
+    report_pages: str | None = None  # the folder of a large report's pages (None: see pages)
+    report_page_size: int = PAGE_ROWS  # table lines of one page, and of a report in one file
     concurrency: int = 8  # copies wait on the network, not the CPU (README: Performance)
     retry_times: int = 3
     timeout: int = 600
@@ -60,6 +64,12 @@ class Config:
         return self.root / name
 
     @property
+    def pages(self) -> str:
+        """The folder of the report's pages: `report_pages`, else `mapping` beside the report."""
+        folder = self.report_pages or posixpath.join(posixpath.dirname(self.report), "mapping")
+        return posixpath.normpath(folder)
+
+    @property
     def list_path(self) -> Path:
         return self.path(self.list)
 
@@ -84,6 +94,21 @@ def _positive_int(key: str, value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise UsageError(f"{key} must be a whole number, got {value!r}")
     return value
+
+
+def _at_least_one(key: str, value: object) -> int:
+    number = _positive_int(key, value)
+    if number < 1:
+        raise UsageError(f"{key} must be at least 1, got {value!r}")
+    return number
+
+
+def _folder(key: str, value: object) -> str:
+    """A folder inside the repository, as a relative path."""
+    text = posixpath.normpath(_string(key, value).replace("\\", "/"))
+    if text.startswith("/") or text == "." or text.split("/")[0] == "..":
+        raise UsageError(f"{key} must be a folder inside the repository, got {value!r}")
+    return text
 
 
 def _hosts(key: str, value: object) -> tuple[str, ...]:
@@ -220,6 +245,8 @@ KEYS: dict[str, Parser] = {
     "report": _string,
     "state": _string,
     "report_template": _string,
+    "report_pages": _folder,
+    "report_page_size": _at_least_one,
     "concurrency": _positive_int,
     "retry_times": _positive_int,
     "timeout": _positive_int,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from syncer.git import GitError, Repository
 from syncer.record.image import ImageResult, State, Status
 from syncer.record.shard import dump_results
 from syncer.record.state import Removal, now
-from syncer.workspace import render_files
+from syncer.workspace import PageFolder, render_files
 
 Log = Callable[[str], None]
 
@@ -53,8 +53,10 @@ def publish(
     push: bool,
     tries: int,
     log: Log,
+    pages: PageFolder | None = None,
 ) -> str | None:
     """Commit what `render` writes and push it to `branch`; return the new commit, if any.
+    The report's `pages` that `render` no longer writes are removed in the same commit.
 
     `render` reads the repository as it is when called (list and state at HEAD), so after a
     rejected push the report is rebuilt on top of the remote's new head: nothing anybody else
@@ -62,12 +64,13 @@ def publish(
     """
     for attempt in range(1, max(1, tries) + 1):
         files = render()
-        written, failure = _write_files(repo.root, files)
+        stale = pages.stale(repo.root, files) if pages else []
+        written, failure = _write_files(repo.root, files, stale)
         if not written and failure:
             raise failure
         sha, own = _commit(repo, written, message, author), 1
         if sha is None and push:
-            own = _pending_push(repo, branch, list(files), log)
+            own = _pending_push(repo, branch, set(files), pages, log)
             sha = repo.head_sha() if own else None
         if sha is None:
             log("report unchanged, nothing to commit")
@@ -91,9 +94,12 @@ def publish(
     return None
 
 
-def _write_files(root: Path, files: Mapping[str, Text]) -> tuple[list[str], WriteError | None]:
-    """Write the files in order, each whole or not at all; stop at the first that fails (the
-    state comes first: a report is never committed without the state it shows)."""
+def _write_files(
+    root: Path, files: Mapping[str, Text], stale: Sequence[str] = ()
+) -> tuple[list[str], WriteError | None]:
+    """Write the files in order, each whole or not at all, then remove the `stale` ones; stop
+    at the first that fails (the state comes first: a report is never committed without the
+    state it shows, nor a page removed before the report that no longer links to it)."""
     written: list[str] = []
     for path, text in files.items():
         try:
@@ -103,6 +109,12 @@ def _write_files(root: Path, files: Mapping[str, Text]) -> tuple[list[str], Writ
                 write_atomic(root / path, text)
         except WriteError as failure:
             return written, failure
+        written.append(path)
+    for path in stale:
+        try:
+            (root / path).unlink(missing_ok=True)
+        except OSError as exc:
+            return written, WriteError(root / path, exc.strerror or str(exc))
         written.append(path)
     return written, None
 
@@ -114,10 +126,13 @@ def _holds(path: Path, text: Text) -> bool:
         return False
 
 
-def _pending_push(repo: Repository, branch: str | None, files: list[str], log: Log) -> int:
+def _pending_push(
+    repo: Repository, branch: str | None, files: set[str], pages: PageFolder | None, log: Log
+) -> int:
     """How many report commits that an earlier run made and never pushed (killed
     during `git push`, or `--no-push`): commits ahead of the remote branch that touch
-    nothing but syncer's own files. 0 when there are none, or others' commits among them."""
+    nothing but syncer's own files (these `files`, and the report's `pages`, removed ones
+    too). 0 when there are none, or others' commits among them."""
     if branch is None or not repo.has_commit(f"refs/remotes/origin/{branch}"):
         return 0
     ahead = repo.git("rev-list", f"refs/remotes/origin/{branch}..HEAD").split()
@@ -125,7 +140,8 @@ def _pending_push(repo: Repository, branch: str | None, files: list[str], log: L
         return 0
     for sha in ahead:
         touched = repo.git("diff-tree", "--no-commit-id", "--name-only", "-r", sha).split()
-        if not touched or not set(touched) <= set(files):
+        own = (n in files or (pages is not None and pages.owns(n)) for n in touched)
+        if not touched or not all(own):
             log(
                 f"HEAD has {len(ahead)} commits not on origin/{branch}, not all syncer's: not pushed"
             )
@@ -135,8 +151,16 @@ def _pending_push(repo: Repository, branch: str | None, files: list[str], log: L
 
 
 def _commit(repo: Repository, files: list[str], message: str, author: Identity) -> str | None:
-    repo.git("add", "--", *files)
-    if not repo.git("diff", "--cached", "--name-only", "--", *files):
+    """Commit `files` as they are in the working tree (a removed one: its removal)."""
+    there = [name for name in files if (repo.root / name).exists()]
+    if there:
+        repo.git("add", "--", *there)
+    if len(there) < len(files):
+        gone = [name for name in files if name not in there]
+        repo.git("rm", "--cached", "--quiet", "--ignore-unmatch", "--", *gone)
+    changed = repo.git("diff", "--cached", "--name-only", "-z", "--", *files).split("\0")
+    files = [name for name in changed if name]  # a page removed before it was committed: none
+    if not files:
         return None
     identity = {
         "GIT_AUTHOR_NAME": author.name,
@@ -202,6 +226,7 @@ def publish_report(
             push=push,
             tries=config.push_tries,
             log=log,
+            pages=PageFolder(config.pages),
         )
     except ReportNotWritten:
         raise

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from pathlib import Path
+from typing import cast
 
 from syncer.errors import SyncerError
+from syncer.files import Pieces, Text
 from syncer.imagelist.parse import Mapping
+from syncer.record.book import Book, fits_one_page
 from syncer.record.image import Content, ImageResult, Reason, State, Status
-from syncer.record.rows import Row, Rows, cell, gone, rows, shared_cells, table_line
+from syncer.record.pages import PAGE_ROWS, Page
+from syncer.record.rows import Gone, Rows, TableLines, cell, gone, rows, shared_cells
 
 TEMPLATE = "MAPPING.md.j2"
+PAGE = "page.md.j2"
 
 
 def _summary(keys: Iterable[str], state: State) -> str:
@@ -41,29 +46,11 @@ def _summary(keys: Iterable[str], state: State) -> str:
     return text + "".join(f", {e}" for e in extra) + "."
 
 
-class TableLines:
-    """A group's table lines as the built-in template shows them, made in Python (a jinja2
-    row with its cells is much slower, at 100,000 images) one at a time as the template asks (never the whole table as one string); as a string, all of them."""
-
-    def __init__(self, group: Iterable[Row], escape: Callable[[object], str]) -> None:
-        self.group, self.escape = group, escape
-
-    def __iter__(self) -> Iterator[str]:
-        return (table_line(row, self.escape) for row in self.group)
-
-    def __str__(self) -> str:
-        return "\n".join(self)
-
-
 def _context(
-    mappings: Sequence[Mapping],
-    state: State,
-    escape: Callable[[object], str],
-    selected: Iterable[str],
+    mappings: Sequence[Mapping], state: State, escape: Callable[[object], str], table: Rows,
     prune_after: int | None,
-) -> dict[str, object]:
+) -> dict[str, object]:  # fmt: skip
     """What the template gets besides the names of things: rows, groups, sections."""
-    table = rows(mappings, state, selected)
     by_registry: dict[str, list[str]] = {}
     for key in table.keys:
         by_registry.setdefault(key.partition("/")[0], []).append(key)
@@ -84,7 +71,44 @@ def _context(
         "removed": removed,
         "pruned": pruned,
         "prune_after": prune_after,
+        "pages": [],  # one file; a paged report's index has its pages here (`book`)
     }
+
+
+class _Renderer:
+    """The jinja2 environment a report is rendered with, and its template's errors in words."""
+
+    def __init__(self, template: Path | None) -> None:
+        import jinja2  # only commands that render pay for the import
+
+        loader: jinja2.BaseLoader = (
+            jinja2.FileSystemLoader(str(template.parent))
+            if template
+            else jinja2.PackageLoader("syncer.record", "templates")
+        )
+        self.env = jinja2.Environment(
+            loader=loader,
+            # Markdown, not HTML: text from outside goes through `cell`, references are valid
+            # by construction (no markup characters can be in one).
+            autoescape=False,  # noqa: S701
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        self.escape: Callable[[object], str] = shared_cells()
+        self.env.filters["cell"] = self.escape
+        self.template = template
+
+    def generate(self, name: str, context: dict[str, object]) -> Iterator[str]:
+        import jinja2
+
+        try:
+            yield from self.env.get_template(name).generate(**context)
+        except jinja2.TemplateError as exc:
+            if self.template is None:
+                raise  # the built-in template: a bug, shown whole
+            where = f":{exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
+            raise SyncerError(f"{self.template}{where}: report template: {exc}") from None
 
 
 def report_pieces(
@@ -98,35 +122,58 @@ def report_pieces(
     selected: Iterable[str] = (),
     prune_after: int | None = None,
 ) -> Iterator[str]:
-    """The report, a piece at a time (written or compared as it is made)."""
-    import jinja2  # only commands that render pay for the import
+    """The report as one file, a piece at a time (written or compared as it is made)."""
+    names = {"prefix": prefix, "list_file": list_file, "state_file": state_file}
+    renderer, _, context = _prepared(mappings, state, template, selected, prune_after, names)
+    yield from renderer.generate(template.name if template else TEMPLATE, context)
 
-    loader: jinja2.BaseLoader = (
-        jinja2.FileSystemLoader(str(template.parent))
-        if template
-        else jinja2.PackageLoader("syncer.record", "templates")
-    )
-    env = jinja2.Environment(
-        loader=loader,
-        # Markdown, not HTML: text from outside goes through `cell`, references are valid
-        # by construction (no markup characters can be in one).
-        autoescape=False,  # noqa: S701
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    escape = env.filters["cell"] = shared_cells()
-    context = _context(mappings, state, escape, selected, prune_after)
-    context["example"] = context["example"] or f"{prefix}/IMAGE:TAG"
-    try:
-        yield from env.get_template(template.name if template else TEMPLATE).generate(
-            prefix=prefix, list_file=list_file, state_file=state_file, **context
-        )
-    except jinja2.TemplateError as exc:
-        if template is None:
-            raise  # the built-in template: a bug, shown whole
-        where = f":{exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
-        raise SyncerError(f"{template}{where}: report template: {exc}") from None
+
+def _prepared(
+    mappings: Sequence[Mapping], state: State, template: Path | None, selected: Iterable[str],
+    prune_after: int | None, names: dict[str, str],
+) -> tuple[_Renderer, Rows, dict[str, object]]:  # fmt: skip
+    renderer = _Renderer(template)
+    table = rows(mappings, state, selected)
+    context = {**_context(mappings, state, renderer.escape, table, prune_after), **names}
+    context["example"] = context["example"] or f"{names['prefix']}/IMAGE:TAG"
+    return renderer, table, context
+
+
+def report_files(
+    mappings: Sequence[Mapping],
+    state: State,
+    *,
+    report: str,
+    folder: str,
+    prefix: str,
+    list_file: str,
+    state_file: str,
+    template: Path | None = None,
+    selected: Iterable[str] = (),
+    prune_after: int | None = None,
+    page_size: int = PAGE_ROWS,
+) -> dict[str, Text]:
+    """The report's files by path, `report` first, each made as it is read: the report alone
+    when it fits one page (or a custom template renders it), else the report with what needs
+    attention and links to pages in `folder` that show every image."""
+    names = {"prefix": prefix, "list_file": list_file, "state_file": state_file}
+    renderer, table, context = _prepared(mappings, state, template, selected, prune_after, names)
+    name = template.name if template else TEMPLATE
+    others = [cast(Sized, context[k]) for k in ("charts", "renamed", "removed", "pruned")]
+    if template is not None or fits_one_page(table, state, others, len(prefix), page_size):
+        return {report: Pieces(lambda: renderer.generate(name, context))}
+    gone = (cast(list[Gone], context["removed"]), cast(list[Gone], context["pruned"]))
+    registries = cast(list[tuple[str, Rows]], context["groups"])
+    where = (report, folder)
+    book = Book(table, state, registries, gone, where, len(prefix), page_size, renderer.escape)
+    files: dict[str, Text] = {report: Pieces(lambda: renderer.generate(name, book.index(context)))}
+    for page in book.pages:
+        files[page.path] = _page_file(renderer, book, page, context)
+    return files
+
+
+def _page_file(renderer: _Renderer, book: Book, page: Page, context: dict[str, object]) -> Pieces:
+    return Pieces(lambda: renderer.generate(PAGE, book.page(page, context)))
 
 
 def results_summary(results: Sequence[ImageResult], job_url: str | None = None) -> str:
