@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, cast
 
@@ -44,6 +46,13 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def _unreachable(self) -> None:
+        """The upstream gave no answer: neither does the relay (the connection ends), so
+        skopeo fails as it would have, on the network (an HTTP error would read as other)."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
     def _route(self) -> tuple[Route, str] | None:
         """`/v2/r<N>/<path>/<manifests|blobs>/<ref>` -> (its route, `<kind>/<ref>`)."""
         parts = self.path.split("/", 3)
@@ -74,7 +83,7 @@ class Handler(BaseHTTPRequestHandler):
     def _manifest(self, route: Route, suffix: str) -> None:
         answer = self.relay.client.session.send(self.command, route.source, suffix)
         if answer is None:
-            self._reply(502, {}, _error("UNREACHABLE"))
+            self._unreachable()
             return
         if answer.status_code == 200 and self.command == "GET":
             self.relay.before_manifest(route, answer.content)
@@ -108,7 +117,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.relay.pulled(route, digest)
             return
         if answer is None:
-            self._reply(502, {}, _error("UNREACHABLE"))
+            self._unreachable()
             return
         self._reply(answer.status_code, _passed(answer), answer.content)
 
