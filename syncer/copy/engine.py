@@ -18,6 +18,7 @@ from syncer.heartbeat import Heartbeat, quiet
 from syncer.imagelist.parse import Entry, Mapping
 from syncer.imagelist.reference import Reference
 from syncer.record.image import Image, Reason, Status
+from syncer.registry.once import KeyedLocks
 from syncer.trust.drift import DriftMode, drifted
 from syncer.trust.guard import Trust
 
@@ -36,6 +37,7 @@ class ImageSync:
     log: Log = field(default=lambda _: None)
     copy_slots: Semaphore = field(default_factory=lambda: Semaphore(8))  # skopeo copies at once
     quota_reserve: int = 0  # pulls a copy must leave at a registry that counts them
+    same_content: KeyedLocks[tuple[str, str]] = field(default_factory=KeyedLocks)
 
     def sync(self, mapping: Mapping) -> Image:
         """Check, then copy if needed, with what travels with it; `timeout` bounds the time
@@ -76,8 +78,12 @@ class ImageSync:
             )
             if isinstance(ticket, str):
                 return _deferred(mapping, ticket)
+            # Two tags of one content into one repository, copied at once, race in
+            # distribution's storage: the second waits and then finds everything there.
+            same = (mapping.destination.name, check.source or str(mapping.source))
             try:
-                result = self._copy_guarded(mapping, check, drift, budget)
+                with self.same_content(same):
+                    result = self._copy_guarded(mapping, check, drift, budget)
             finally:
                 self.copier.client.quota.release(ticket)
         if result.reason == Reason.RATE_LIMITED:  # it kept refusing: the rest of it waits

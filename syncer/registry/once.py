@@ -40,3 +40,15 @@ class OncePerKey(Generic[K, V]):
     def known(self, key: K) -> V | None:
         """The key's answer if it has one, without asking."""
         return self._answers.get(key)
+
+
+class KeyedLocks(Generic[K]):
+    """One lock a key, made when first asked for: work on one key waits, on others goes on."""
+
+    def __init__(self) -> None:
+        self._locks: dict[K, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, key: K) -> threading.Lock:
+        with self._lock:
+            return self._locks.setdefault(key, threading.Lock())
