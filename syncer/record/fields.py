@@ -13,7 +13,6 @@ import enum
 import json
 import re
 import typing
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from syncer.record.image import Copied, Image, Mark, Status
@@ -153,50 +152,6 @@ def entry_problem(value: object) -> str | None:
     return None
 
 
-def _text_ok(item: object) -> bool:
-    return type(item) is str
-
-
-def _optional_ok(item: object) -> bool:
-    return item is None or type(item) is str
-
-
-def _texts_ok(item: object) -> bool:
-    return type(item) is list and all(type(t) is str for t in item)
-
-
-_FAST: dict[Kind, Callable[[object], bool]] = {
-    Kind.TEXT: _text_ok,
-    Kind.OPTIONAL_TEXT: _optional_ok,
-    Kind.DIGEST: lambda v: v is None or (type(v) is str and DIGEST_PATTERN.match(v) is not None),
-    Kind.TEXTS: _texts_ok,
-    Kind.FLAG: lambda v: type(v) is bool,
-    Kind.STATUS: lambda v: type(v) is str and v in RECORDED_STATUSES,
-    Kind.HISTORY: lambda v: type(v) is list and all(type(h) is Copied for h in v),
-}
-
-
-def _choice_ok(words: frozenset[str]) -> Callable[[object], bool]:
-    return lambda v: v is None or (type(v) is str and v in words)
-
-
-_FAST_BY_NAME = {
-    f.name: _choice_ok(f.words) if f.kind is Kind.CHOICE else _FAST[f.kind] for f in STATE_FIELDS
-}
-_REQUIRED = tuple(f.name for f in STATE_FIELDS if f.required and f.name != KEY)
-
-
-def entry_valid(value: dict[str, Any]) -> bool:
-    """True when `entry_problem` finds nothing, in one pass over the entry's own keys (it runs
-    once an image; the check that says why runs only when something is wrong)."""
-    checks = _FAST_BY_NAME
-    for name, item in value.items():
-        check = checks.get(name)
-        if check is None or not check(item):
-            return False
-    return all(name in value for name in _REQUIRED)
-
-
 # Decoding and encoding ---------------------------------------------------------------------
 def _enum_of(field: Field) -> type[enum.Enum] | None:
     return Status if field.kind is Kind.STATUS else field.choices
@@ -208,24 +163,13 @@ DECODED_ENUMS = {
     for f in STATE_FIELDS
     if (members := _enum_of(f)) is not None
 }
-# Lists of strings, with what an empty one reads as (a field left out: its default).
-LIST_FIELDS = tuple((f.name, f.default) for f in STATE_FIELDS if f.kind is Kind.TEXTS)
 
 json_text = json.encoder.encode_basestring_ascii  # what json.dumps writes for a string
 _text = json_text
 
 
-def _texts(items: tuple[str, ...] | None) -> str | None:
-    return f"[{', '.join(map(_text, items))}]" if items else None
-
-
-def _optional(value: str | None) -> str | None:
-    return None if value is None else _text(value)
-
-
-def _history(history: tuple[Copied, ...]) -> str | None:
-    if not history:
-        return None
+def history_json(history: tuple[Copied, ...]) -> str:
+    """A digest history as json.dumps writes it, keys sorted."""
     lines = ", ".join(
         f'{{"at": {_json_optional(h.at)}, "commit": {_json_optional(h.commit)}, '
         f'"digest": {_text(h.digest)}}}'
@@ -236,25 +180,6 @@ def _history(history: tuple[Copied, ...]) -> str | None:
 
 def _json_optional(value: str | None) -> str:
     return "null" if value is None else _text(value)
-
-
-# Each kind's JSON, or None where the field is at its default and left out.
-_ENCODE: dict[Kind, Callable[[Any], str | None]] = {
-    Kind.TEXT: _text,
-    Kind.STATUS: _text,
-    Kind.OPTIONAL_TEXT: _optional,
-    Kind.DIGEST: _optional,
-    Kind.CHOICE: _optional,
-    Kind.TEXTS: _texts,
-    Kind.HISTORY: _history,
-    Kind.FLAG: lambda value: "true" if value else None,
-}
-# The entry's fields in key order (json.dumps's sort_keys), the key itself left out.
-WRITTEN = tuple(
-    (f'"{f.name}": ', f.position, _ENCODE[f.kind])
-    for f in sorted(STATE_FIELDS, key=lambda f: f.name)
-    if f.name != KEY
-)
 
 
 def result_json(image: Image) -> dict[str, object]:

@@ -21,22 +21,21 @@ PAGE = "page.md.j2"
 def _summary(keys: Iterable[str], state: State) -> str:
     """`N images: N mirrored, N failed[, N pending, N deferred, N drifted, N unverified].`"""
     total = ok = failed = deferred = drifted = unverified = 0
-    for key in keys:
-        known = state.get(key)
+    get = state.get
+    for key in keys:  # once an image of the report: locals, no property calls
+        known = get(key)
         total += 1
         if known is None:
             continue  # pending
         drifted += known.drift is not None
-        if known.status == Status.DEFERRED:
+        status = known.status
+        if status == _DEFERRED:
             deferred += 1
-            continue
-        if not known.failed and known.digest is None:
-            continue  # pending, as _status says
-        if known.failed:
+        elif status == _FAILED:
             failed += 1
-            unverified += known.reason == Reason.UNVERIFIED
-        else:
-            ok += 1
+            unverified += known.reason == _UNVERIFIED
+        elif known.digest is not None:
+            ok += 1  # else pending, as the row's status says
     pending = total - ok - failed - deferred
     text = f"{total} images: {ok} mirrored, {failed} failed"
     extra = [f"{pending} pending"] if pending else []
@@ -44,6 +43,9 @@ def _summary(keys: Iterable[str], state: State) -> str:
     extra += [f"{drifted} drifted"] if drifted else []
     extra += [f"{unverified} unverified"] if unverified else []
     return text + "".join(f", {e}" for e in extra) + "."
+
+
+_DEFERRED, _FAILED, _UNVERIFIED = Status.DEFERRED, Status.FAILED, Reason.UNVERIFIED
 
 
 def _context(
@@ -55,7 +57,9 @@ def _context(
     for key in table.keys:
         by_registry.setdefault(key.partition("/")[0], []).append(key)
     groups = {registry: Rows(keys, table.make) for registry, keys in by_registry.items()}
-    charts = [k for k in table.keys if (s := state.get(k)) and s.content is Content.CHART]
+    charted = [k for k, s in state.items() if s.content is Content.CHART]  # few, if any
+    listed = set(table.keys) if charted else set()
+    charts = sorted(k for k in charted if k in listed)
     renamed = sorted(m.key for m in mappings if m.entry.rename is not None)
     images = (k for k in table.keys if (s := state.get(k)) is None or s.content is None)
     first_image = next(images, None)

@@ -1,7 +1,8 @@
 """`mapping.json` written: version 3's layout, one image a line (see statefile.py).
 
-Each line is built field by field from `record.fields.WRITTEN` (a dict for json's encoder is
-slower, and `json.dumps(indent=2)` runs json's pure-Python encoder); a property test
+Each line is built field by field by the encoder generated from the record's fields (a dict
+for json's encoder is slower, and `json.dumps(indent=2)` runs json's pure-Python encoder); a
+property test
 holds each line to `json.dumps(..., sort_keys=True)`'s own bytes.
 """
 
@@ -9,20 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from syncer.record.fields import WRITTEN, json_text
+from syncer.record.compiled import line
+from syncer.record.fields import json_text
 from syncer.record.image import ImageState, State
 from syncer.record.statefile import HEAD, VERSION
 
 
 def _line(image: ImageState) -> str:
     """An image's JSON object, keys sorted, fields at their default and the source (its key)
-    left out."""
-    parts = []
-    for prefix, position, encode in WRITTEN:
-        value = encode(image[position])
-        if value is not None:
-            parts.append(prefix + value)
-    return f"{{{', '.join(parts)}}}"
+    left out (the encoder generated from the record's fields: record/compiled.py)."""
+    return line(image)
 
 
 def state_lines(state: State) -> Iterator[str]:

@@ -16,7 +16,8 @@ from itertools import islice
 from typing import Any, NamedTuple
 
 from syncer.errors import SyncerError
-from syncer.record.fields import DECODED_ENUMS, LIST_FIELDS, entry_problem, entry_valid
+from syncer.record.compiled import entry_decode
+from syncer.record.fields import entry_problem
 from syncer.record.image import Copied, Image, ImageState, State
 
 # 4: platform subsets (source_digest, left_out) and artifacts (content); 3: one image a line,
@@ -104,22 +105,12 @@ class _Decoder:
         if type(history) is list:
             history = [self.history_line(h, digest) if type(h) is dict else h for h in history]
             value["history"] = history
-        if not entry_valid(value):
+        if not entry_decode(value, self.shared):  # checked and decoded in one pass
             return _Invalid(entry_problem(value) or "not an image's entry")
-        shared = self.shared
         if history is not None:
             value["history"] = tuple(history)
         elif digest:  # version 1: the one digest it knew
             value["history"] = (Copied(digest, None, value.get("commit")),)
-        if "commit" in value:
-            value["commit"] = shared.setdefault(value["commit"], value["commit"])
-        for name, members in DECODED_ENUMS.items():
-            if value.get(name) is not None:
-                value[name] = members[value[name]]
-        for name, empty in LIST_FIELDS:
-            if name in value:
-                items = tuple(value[name])
-                value[name] = shared.setdefault(items, items) if items else empty
         return ImageState(**value)
 
 
