@@ -22,10 +22,11 @@ from testing.scenario import ALPINE, OPERATOR, syncer_yaml
 from testing.workflows import run_github_job
 
 BIN = Path(sys.executable).parent
-GITLAB_FILES = ["source-images.list", "syncer.yaml", ".gitlab-ci.yml", "README.md"]
+GITLAB_FILES = ["source-images.list", "syncer.yaml", ".gitignore", ".gitlab-ci.yml", "README.md"]
 GITHUB_FILES = [
     "source-images.list",
     "syncer.yaml",
+    ".gitignore",
     ".github/workflows/validate.yml",
     ".github/workflows/sync.yml",
     ".github/workflows/resync.yml",
@@ -69,6 +70,11 @@ def test_init_writes_a_thin_repository_that_syncer_check_accepts(
     assert ("SYNCER_PUSH_TOKEN" in readme) == (provider != "github")
     assert ("REGISTRY_AUTH_JSON" in readme) == (provider != "gitlab")
     assert "MAPPING.md" in readme  # where the report appears
+    # what the jobs keep between runs (the blob locations) stays out of the mirror's history
+    (repo / ".syncer").mkdir()
+    (repo / ".syncer" / "blob-locations").write_text("{}")
+    ignored = git(repo, "check-ignore", ".syncer/blob-locations", ".syncer-venv/bin/python")
+    assert ignored.split() == [".syncer/blob-locations", ".syncer-venv/bin/python"]
 
 
 def test_init_pins_every_pipeline_file_to_the_running_version(

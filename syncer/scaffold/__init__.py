@@ -20,7 +20,11 @@ _GITLAB_PROJECT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0
 _GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9_.-]+")
 _PLACEHOLDER = re.compile(r"%%([A-Z_]+)%%")
 
-_COMMON = {"source-images.list": "source-images.list.tmpl", "syncer.yaml": "syncer.yaml.tmpl"}
+_COMMON = {
+    "source-images.list": "source-images.list.tmpl",
+    "syncer.yaml": "syncer.yaml.tmpl",
+    ".gitignore": "gitignore.tmpl",
+}
 _GITLAB = {".gitlab-ci.yml": "gitlab-ci.yml.tmpl"}
 _GITHUB = {
     ".github/workflows/validate.yml": "github-validate.yml.tmpl",
