@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from syncer.record.compiled import line as _line
 from syncer.record.fields import STATE_NAMES
 from syncer.record.image import Copied, ImageState
-from syncer.record.statedump import _line
 from syncer.record.statefile import VERSION, StateError, load_state
 from syncer.workspace import load_state_file
 from testing.records import dump_state
@@ -205,6 +205,19 @@ def test_a_version_3_file_is_read_a_line_at_a_time_with_the_same_answers_as_whol
     ):
         assert load_state_file(_v3(tmp_path, variant), "mapping.json") == state
     assert load_state_file(tmp_path / "none.json", "mapping.json") == {}
+
+
+def test_a_state_of_many_blocks_is_one_line_an_image_and_reads_back(tmp_path: Path) -> None:
+    from syncer.record.statedump import BLOCK
+
+    one = load_state((DATA / "mapping-v2.json").read_text(), "mapping.json")
+    image = next(iter(one.values()))
+    keys = [f"quay.io/org/app{i:05d}:v1" for i in range(2 * BLOCK + 1)]
+    state = {key: image._replace(source=key) for key in keys}
+    written = dump_state(state)
+    assert written.count("\n") == len(state) + 5  # `{`, version, `"images": {`, `}` and `}`
+    assert list(json.loads(written)["images"]) == sorted(state)
+    assert load_state_file(_v3(tmp_path, written), "mapping.json") == state
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from syncer.record.pages import (
     page_of,
     plan_pages,
 )
-from syncer.record.rows import Gone, Rows, TableLines
+from syncer.record.rows import Gone, Rows, TableLines, line_blocks
 
 REMOVED, PRUNED = "Removed from the list", "Pruned"
 
@@ -150,7 +150,8 @@ class Book:
             "lines": self._lines(page),
         }
 
-    def _lines(self, page: Page) -> Iterator[str] | TableLines:
+    def _lines(self, page: Page) -> Iterator[str]:
+        """The page's table lines in blocks (`rows.line_blocks`)."""
         if page.kind == "images":
-            return TableLines(Rows(list(page.keys), self.table.make), self.escape)
-        return (self.gone[key].line(self.escape) for key in page.keys)
+            return TableLines(Rows(list(page.keys), self.table.make), self.escape).blocks()
+        return line_blocks(self.gone[key].line(self.escape) for key in page.keys)
