@@ -262,6 +262,17 @@ def write_scale_fixture(repo: Path, lines: int) -> None:
     git(repo, "commit", "--quiet", "-am", "ten more")
 
 
+def compile_syncer() -> None:
+    """The package's bytecode written first, as `pip install` writes it: the children run
+    syncer from this checkout, and where PYTHONDONTWRITEBYTECODE is set (CI images often set
+    it) each run would compile every module again (about 0.1 s of each run here)."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(ROOT / "syncer")],
+        check=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": ""},
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="syncer vs skopeo sync")
     parser.add_argument("--images", type=int, default=40)
@@ -282,6 +293,7 @@ def main() -> int:
     if args.write_scale_fixture:
         write_scale_fixture(Path(args.write_scale_fixture[0]), int(args.write_scale_fixture[1]))
         return 0
+    compile_syncer()
     names = shared_names(args.images) if args.shared_layers else image_names(args.images)
     groups = max(2, args.images // 50)
     rounds: list[dict[str, float]] = []
