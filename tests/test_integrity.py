@@ -256,8 +256,16 @@ def test_repair_state_rebuilds_a_broken_state_from_the_destination(
     assert main(["run", "-C", str(work)]) == 2
     assert "syncer repair-state" in capsys.readouterr().err
 
+    # a page of an earlier, larger report is no longer linked: removed, as `run` removes it;
+    # a file of someone else's in the folder stays
+    (work / "mapping").mkdir()
+    (work / "mapping" / "quay.io.md").write_text("# Mirrored images: quay.io\n")
+    (work / "mapping" / "notes.md").write_text("# Our notes\n")
     assert main(["repair-state", "-C", str(work)]) == 0
-    assert "2 of 3 images are in place" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "2 of 3 images are in place" in said
+    assert "quay.io.md (no longer needed)" in said
+    assert sorted(p.name for p in (work / "mapping").iterdir()) == ["notes.md"]
     repaired = state_entries((work / "mapping.json").read_text())
     assert {k: v["digest"] for k, v in repaired.items()} == {
         k: v["digest"] for k, v in good.items()

@@ -47,7 +47,7 @@ def repair_state(config: Config, log: Log) -> int:
     from syncer.imagelist.parse import Mapping
     from syncer.record.image import ImageResult, Status
     from syncer.record.state import apply_results
-    from syncer.workspace import load_workspace, render_files
+    from syncer.workspace import PageFolder, load_workspace, render_files
 
     prefix = config.require_destination()
     work = load_workspace(config, prefix, read_state=False)
@@ -67,9 +67,13 @@ def repair_state(config: Config, log: Log) -> int:
         with ThreadPoolExecutor(max_workers=max(1, config.check_concurrency)) as pool:
             found = [r for r in pool.map(in_place, work.mappings) if r]
     state = apply_results({}, found, None)
-    for name, text in render_files(config, prefix, state, replace(work, state={})).items():
+    files = render_files(config, prefix, state, replace(work, state={}))
+    for name, text in files.items():
         write_atomic(config.path(name), text)
         log(f"wrote {config.path(name)}")
+    for name in PageFolder(config.pages).stale(config.root, files):  # as `run` removes them
+        config.path(name).unlink(missing_ok=True)
+        log(f"removed {config.path(name)} (no longer needed)")
     missing = len(work.mappings) - len(found)
     log(
         f"{len(found)} of {len(work.mappings)} images are in place at the destination"
