@@ -65,7 +65,7 @@ def publish(
     for attempt in range(1, max(1, tries) + 1):
         files = render()
         stale = pages.stale(repo.root, files) if pages else []
-        written, failure = _write_files(repo.root, files, stale)
+        written, failure = write_files(repo.root, files, stale)
         if not written and failure:
             raise failure
         sha, own = _commit(repo, written, message, author), 1
@@ -94,7 +94,7 @@ def publish(
     return None
 
 
-def _write_files(
+def write_files(
     root: Path, files: Mapping[str, Text], stale: Sequence[str] = ()
 ) -> tuple[list[str], WriteError | None]:
     """Write the files in order, each whole or not at all, then remove the `stale` ones; stop

@@ -242,7 +242,7 @@ def test_a_bad_line_of_a_version_3_file_names_the_image_or_line(
 
 def test_a_file_that_already_holds_the_bytes_is_left_alone(tmp_path: Path) -> None:
     from syncer.files import Pieces, Text
-    from syncer.publish import _write_files
+    from syncer.publish import write_files
     from syncer.record.statedump import state_lines
 
     state = load_state((DATA / "mapping-v2.json").read_text(), "mapping.json")
@@ -250,14 +250,14 @@ def test_a_file_that_already_holds_the_bytes_is_left_alone(tmp_path: Path) -> No
         "mapping.json": Pieces(lambda: state_lines(state)),
         "MAPPING.md": "# report\n",
     }
-    assert _write_files(tmp_path, files) == (["mapping.json", "MAPPING.md"], None)
+    assert write_files(tmp_path, files) == (["mapping.json", "MAPPING.md"], None)
     assert (tmp_path / "mapping.json").read_text() == dump_state(state)
     before = {name: (tmp_path / name).stat() for name in files}
-    assert _write_files(tmp_path, files) == (["mapping.json", "MAPPING.md"], None)
+    assert write_files(tmp_path, files) == (["mapping.json", "MAPPING.md"], None)
     for name, stat in before.items():  # not rewritten: same file, same time
         now = (tmp_path / name).stat()
         assert (now.st_ino, now.st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)
-    _write_files(tmp_path, {"MAPPING.md": "# report, changed\n"})
+    write_files(tmp_path, {"MAPPING.md": "# report, changed\n"})
     assert (tmp_path / "MAPPING.md").stat().st_ino != before["MAPPING.md"].st_ino
 
 

@@ -43,8 +43,8 @@ def repair_state(config: Config, log: Log) -> int:
 
     from syncer.copy.check import destination_details
     from syncer.copy.runner import image_sync, registries
-    from syncer.files import write_atomic
     from syncer.imagelist.parse import Mapping
+    from syncer.publish import write_files
     from syncer.record.image import ImageResult, Status
     from syncer.record.state import apply_results
     from syncer.workspace import PageFolder, load_workspace, render_files
@@ -68,12 +68,16 @@ def repair_state(config: Config, log: Log) -> int:
             found = [r for r in pool.map(in_place, work.mappings) if r]
     state = apply_results({}, found, None)
     files = render_files(config, prefix, state, replace(work, state={}))
-    for name, text in files.items():
-        write_atomic(config.path(name), text)
-        log(f"wrote {config.path(name)}")
-    for name in PageFolder(config.pages).stale(config.root, files):  # as `run` removes them
-        config.path(name).unlink(missing_ok=True)
-        log(f"removed {config.path(name)} (no longer needed)")
+    stale = PageFolder(config.pages).stale(config.root, files)  # as `run` removes them
+    done, failure = write_files(config.root, files, stale)
+    for name in done:
+        log(
+            f"wrote {config.path(name)}"
+            if name in files
+            else f"removed {config.path(name)} (no longer needed)"
+        )
+    if failure is not None:
+        raise failure
     missing = len(work.mappings) - len(found)
     log(
         f"{len(found)} of {len(work.mappings)} images are in place at the destination"
