@@ -208,7 +208,7 @@ def test_a_version_3_file_is_read_a_line_at_a_time_with_the_same_answers_as_whol
 
 
 def test_a_state_of_many_blocks_is_one_line_an_image_and_reads_back(tmp_path: Path) -> None:
-    from syncer.record.statedump import BLOCK
+    from syncer.files import BLOCK
 
     one = load_state((DATA / "mapping-v2.json").read_text(), "mapping.json")
     image = next(iter(one.values()))

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from functools import cached_property
 from typing import NamedTuple, cast
 
+from syncer.files import line_blocks
 from syncer.record.image import State, Status
 from syncer.record.pages import (
     ATTENTION_SHOWN,
@@ -23,7 +24,7 @@ from syncer.record.pages import (
     page_of,
     plan_pages,
 )
-from syncer.record.rows import Gone, Rows, TableLines, line_blocks
+from syncer.record.rows import Gone, Rows, TableLines
 
 REMOVED, PRUNED = "Removed from the list", "Pruned"
 
@@ -151,7 +152,7 @@ class Book:
         }
 
     def _lines(self, page: Page) -> Iterator[str]:
-        """The page's table lines in blocks (`rows.line_blocks`)."""
+        """The page's table lines in blocks (`files.line_blocks`)."""
         if page.kind == "images":
             return TableLines(Rows(list(page.keys), self.table.make), self.escape).blocks()
         return line_blocks(self.gone[key].line(self.escape) for key in page.keys)

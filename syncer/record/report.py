@@ -18,6 +18,9 @@ TEMPLATE = "MAPPING.md.j2"
 PAGE = "page.md.j2"
 
 
+_DEFERRED, _FAILED, _UNVERIFIED = Status.DEFERRED, Status.FAILED, Reason.UNVERIFIED
+
+
 def _summary(keys: Iterable[str], state: State) -> str:
     """`N images: N mirrored, N failed[, N pending, N deferred, N drifted, N unverified].`"""
     total = ok = failed = deferred = drifted = unverified = 0
@@ -43,9 +46,6 @@ def _summary(keys: Iterable[str], state: State) -> str:
     extra += [f"{drifted} drifted"] if drifted else []
     extra += [f"{unverified} unverified"] if unverified else []
     return text + "".join(f", {e}" for e in extra) + "."
-
-
-_DEFERRED, _FAILED, _UNVERIFIED = Status.DEFERRED, Status.FAILED, Reason.UNVERIFIED
 
 
 def _context(

@@ -6,9 +6,9 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import islice
 from typing import NamedTuple, overload
 
+from syncer.files import line_blocks
 from syncer.imagelist.parse import Mapping
 from syncer.imagelist.reference import Reference
 from syncer.record.image import Content, ImageState, State, Status
@@ -205,8 +205,7 @@ class TableLines:
     """A group's table lines as the built-in template shows them, made in Python (a jinja2
     row with its cells is much slower, at 100,000 images) one at a time as the template asks
     (never the whole table as one string); as a string, all of them; `blocks()`, in blocks
-    of lines, as the built-in templates print them (a piece a line costs jinja2, and each
-    step after it, about as much as making the line)."""
+    of lines (`files.line_blocks`), as the built-in templates print them."""
 
     def __init__(self, group: Iterable[Row], escape: Callable[[object], str]) -> None:
         self.group, self.escape = group, escape
@@ -219,16 +218,6 @@ class TableLines:
 
     def blocks(self) -> Iterator[str]:
         return line_blocks(self)
-
-
-BLOCK = 256  # lines
-
-
-def line_blocks(lines: Iterable[str], size: int = BLOCK) -> Iterator[str]:
-    """The lines joined by newlines, `size` at a time (no newline after a block's last)."""
-    iterator = iter(lines)
-    while block := list(islice(iterator, size)):
-        yield "\n".join(block)
 
 
 class Gone(NamedTuple):
