@@ -270,6 +270,7 @@ def compile_syncer() -> None:
         [sys.executable, "-m", "compileall", "-q", str(ROOT / "syncer")],
         check=True,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": ""},
+        timeout=300,  # seconds; a few here
     )
 
 
